@@ -1,0 +1,1 @@
+Console.WriteLine("Recurrent.Bench: no benchmarks yet.");
