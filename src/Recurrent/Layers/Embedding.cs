@@ -1,0 +1,61 @@
+using Recurrent.Numerics;
+
+namespace Recurrent.Layers;
+
+/// <summary>
+/// Lookup table as PyTorch's nn.Embedding: row i of weight [V, E] is the vector of token i.
+/// Forward maps ids [N] to [N, E]; Backward adds each dy row into the gradient row of its id.
+/// </summary>
+public sealed class Embedding
+{
+    private readonly Tensor _output = new(0);
+    private int[] _ids = [];
+
+    public int VocabularySize { get; }
+    public int EmbeddingSize { get; }
+    public Parameter Weight { get; }
+
+    public Embedding(string prefix, int vocabularySize, int embeddingSize, Rng rng)
+    {
+        if (vocabularySize < 1) throw new ArgumentOutOfRangeException(nameof(vocabularySize), vocabularySize, "Vocabulary size must be at least 1.");
+        if (embeddingSize < 1) throw new ArgumentOutOfRangeException(nameof(embeddingSize), embeddingSize, "Embedding size must be at least 1.");
+        VocabularySize = vocabularySize;
+        EmbeddingSize = embeddingSize;
+        Weight = new Parameter(prefix + "weight", new Tensor(vocabularySize, embeddingSize));
+        rng.FillGaussian(Weight.Span, 0f, 1f);   // PyTorch's default N(0, 1)
+    }
+
+    /// <summary>Returns [N, E] (a workspace). The id array must stay unchanged until Backward.</summary>
+    public Tensor Forward(int[] ids, int count)
+    {
+        if (count < 0 || count > ids.Length) throw new ArgumentOutOfRangeException(nameof(count), count, $"Count must be in 0..{ids.Length}.");
+        int E = EmbeddingSize;
+        _output.Resize(count, E);
+        var w = Weight.Span;
+        var y = _output.Span;
+        for (int n = 0; n < count; n++)
+        {
+            int id = ids[n];
+            if ((uint)id >= (uint)VocabularySize)
+                throw new ArgumentOutOfRangeException(nameof(ids), id, $"Token id must be in 0..{VocabularySize - 1}.");
+            w.Slice(id * E, E).CopyTo(y.Slice(n * E, E));
+        }
+        _ids = ids;
+        _count = count;
+        return _output;
+    }
+
+    private int _count;
+
+    public void Backward(ReadOnlySpan<float> dy)
+    {
+        int E = EmbeddingSize;
+        if (dy.Length != _count * E) throw new ArgumentException($"Output gradient has {dy.Length} values; expected {_count}×{E}.", nameof(dy));
+        var g = Weight.GradSpan;
+        for (int n = 0; n < _count; n++)
+        {
+            var row = g.Slice(_ids[n] * E, E);
+            System.Numerics.Tensors.TensorPrimitives.Add(row, dy.Slice(n * E, E), row);
+        }
+    }
+}

@@ -1,0 +1,72 @@
+using Recurrent.Numerics;
+
+namespace Recurrent.Layers;
+
+/// <summary>
+/// GRU, one layer and direction, PyTorch gate order (r, z, n):
+///   r = σ(W_ir x + b_ir + W_hr h + b_hr)     z = σ(W_iz x + b_iz + W_hz h + b_hz)
+///   n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))
+///   h' = (1 − z) ⊙ n + z ⊙ h
+/// r multiplies the already-projected hidden term including b_hn, so b_hn cannot be folded
+/// into the input projection (ONNX linear_before_reset = 1).
+/// </summary>
+public sealed class GruLayer : RecurrentLayer
+{
+    private readonly Tensor _hh = new(0);        // [T, B, 3H]: h_{t-1}·W_hhᵀ + b_hh
+    private readonly Tensor _dGatesHh = new(0);  // [T, B, 3H]: dL/d(h·W_hhᵀ + b_hh)
+
+    public GruLayer(string suffix, int inputSize, int hiddenSize, bool reverse = false, bool bias = true)
+        : base(suffix, 3, inputSize, hiddenSize, reverse, bias) { }
+
+    protected override ReadOnlySpan<float> ProjectionBias() => BiasIh!.Span;
+
+    protected override void PrepareForward() => _hh.Resize(T, B, 3 * HiddenSize);
+
+    protected override void Step(int time, ReadOnlySpan<float> hPrev, Span<float> output)
+    {
+        int H = HiddenSize, G = 3 * H;
+        var gates = Gates.Span.Slice(time * B * G, B * G);
+        var hh = _hh.Span.Slice(time * B * G, B * G);
+        if (BiasHh is not null) Kernels.BroadcastRows(BiasHh.Span, B, hh);
+        Gemm.Multiply(Compute, false, true, B, G, H, 1f, hPrev, H, WeightHh.Span, H, BiasHh is null ? 0f : 1f, hh, G);
+        for (int row = 0; row < B; row++)
+            Kernels.GruCell(Compute.Simd, gates.Slice(row * G, G), hh.Slice(row * G, G), hPrev.Slice(row * H, H), output.Slice(row * H, H));
+    }
+
+    protected override void PrepareBackward(ReadOnlySpan<float> dCFinal)
+    {
+        base.PrepareBackward(dCFinal);
+        _dGatesHh.Resize(T, B, 3 * HiddenSize);
+    }
+
+    protected override void StepBackward(int time, ReadOnlySpan<float> dh, Span<float> dhDirect)
+    {
+        int H = HiddenSize, G = 3 * H, bh = B * H;
+        var gates = Gates.Span.Slice(time * B * G, B * G);
+        var hh = _hh.Span.Slice(time * B * G, B * G);
+        var dIh = DGates.Span.Slice(time * B * G, B * G);
+        var dHh = _dGatesHh.Span.Slice(time * B * G, B * G);
+        var hPrev = HPrev.Span.Slice(time * bh, bh);
+        for (int row = 0; row < B; row++)
+        {
+            int o = row * H;
+            if (!IsActive(row, time))
+            {
+                dIh.Slice(row * G, G).Clear();
+                dHh.Slice(row * G, G).Clear();
+                dhDirect.Slice(o, H).Clear();
+                continue;
+            }
+            Kernels.GruCellBackward(gates.Slice(row * G, G), hh.Slice(row * G + 2 * H, H), hPrev.Slice(o, H),
+                dh.Slice(o, H), dIh.Slice(row * G, G), dHh.Slice(row * G, G), dhDirect.Slice(o, H));
+        }
+    }
+
+    protected override ReadOnlySpan<float> RecurrentGateGrad(int time)
+    {
+        int size = B * 3 * HiddenSize;
+        return _dGatesHh.Span.Slice(time * size, size);
+    }
+
+    protected override ReadOnlySpan<float> RecurrentGateGradAll() => _dGatesHh.Span;
+}

@@ -1,0 +1,87 @@
+using Recurrent.Numerics;
+
+namespace Recurrent.Layers;
+
+/// <summary>
+/// LSTM, one layer and direction, PyTorch gate order (i, f, g, o):
+///   i = σ(W_ii x + b_ii + W_hi h + b_hi)    f = σ(W_if x + b_if + W_hf h + b_hf)
+///   g = tanh(W_ig x + b_ig + W_hg h + b_hg) o = σ(W_io x + b_io + W_ho h + b_ho)
+///   c' = f ⊙ c + i ⊙ g                      h' = o ⊙ tanh(c')
+/// The cell state c is carried separately from the output h.
+/// </summary>
+public sealed class LstmLayer : RecurrentLayer
+{
+    private readonly Tensor _cell = new(0);      // [T, B, H]: c_t
+    private readonly Tensor _cellPrev = new(0);  // [T, B, H]: c_{t-1} as each step read it
+    private readonly Tensor _tanhCell = new(0);  // [T, B, H]
+    private readonly Tensor _cFinal = new(0);    // [B, H]
+    private readonly Tensor _dc = new(0);        // [B, H]
+
+    public LstmLayer(string suffix, int inputSize, int hiddenSize, bool reverse = false, bool bias = true)
+        : base(suffix, 4, inputSize, hiddenSize, reverse, bias) { }
+
+    public override Tensor? FinalCell => _cFinal;
+    public override Tensor? InitialCellGrad => _dc;
+
+    protected override void PrepareForward()
+    {
+        _cell.Resize(T, B, HiddenSize);
+        _cellPrev.Resize(T, B, HiddenSize);
+        _tanhCell.Resize(T, B, HiddenSize);
+        _cFinal.Resize(B, HiddenSize);
+    }
+
+    protected override void InitCell(ReadOnlySpan<float> c0)
+    {
+        if (c0.IsEmpty) _cFinal.Clear(); else c0.CopyTo(_cFinal.Span);
+    }
+
+    protected override void Step(int time, ReadOnlySpan<float> hPrev, Span<float> output)
+    {
+        int H = HiddenSize, G = 4 * H, bh = B * H;
+        var gates = Gates.Span.Slice(time * B * G, B * G);
+        Gemm.Multiply(Compute, false, true, B, G, H, 1f, hPrev, H, WeightHh.Span, H, 1f, gates, G);
+        var cPrev = _cellPrev.Span.Slice(time * bh, bh);
+        _cFinal.Span.CopyTo(cPrev);
+        var c = _cell.Span.Slice(time * bh, bh);
+        var tc = _tanhCell.Span.Slice(time * bh, bh);
+        for (int row = 0; row < B; row++)
+        {
+            int o = row * H;
+            Kernels.LstmCell(Compute.Simd, gates.Slice(row * G, G), cPrev.Slice(o, H), c.Slice(o, H), tc.Slice(o, H), output.Slice(o, H));
+        }
+    }
+
+    protected override void CommitCell(int time, bool allActive)
+    {
+        int H = HiddenSize, bh = B * H;
+        var c = _cell.Span.Slice(time * bh, bh);
+        var state = _cFinal.Span;
+        if (allActive) { c.CopyTo(state); return; }
+        for (int row = 0; row < B; row++)
+            if (IsActive(row, time)) c.Slice(row * H, H).CopyTo(state.Slice(row * H, H));
+    }
+
+    protected override void PrepareBackward(ReadOnlySpan<float> dCFinal)
+    {
+        _dc.Resize(B, HiddenSize);
+        if (dCFinal.IsEmpty) _dc.Clear(); else dCFinal.CopyTo(_dc.Span);
+    }
+
+    protected override void StepBackward(int time, ReadOnlySpan<float> dh, Span<float> dhDirect)
+    {
+        int H = HiddenSize, G = 4 * H, bh = B * H;
+        var gates = Gates.Span.Slice(time * B * G, B * G);
+        var dGates = DGates.Span.Slice(time * B * G, B * G);
+        var cPrev = _cellPrev.Span.Slice(time * bh, bh);
+        var tc = _tanhCell.Span.Slice(time * bh, bh);
+        var dc = _dc.Span;
+        for (int row = 0; row < B; row++)
+        {
+            int o = row * H;
+            if (!IsActive(row, time)) { dGates.Slice(row * G, G).Clear(); continue; }
+            Kernels.LstmCellBackward(gates.Slice(row * G, G), cPrev.Slice(o, H), tc.Slice(o, H), dh.Slice(o, H), dc.Slice(o, H), dGates.Slice(row * G, G));
+        }
+        dhDirect.Clear();
+    }
+}

@@ -1,0 +1,259 @@
+using Recurrent.Numerics;
+
+namespace Recurrent.Layers;
+
+/// <summary>
+/// One layer, one direction of a recurrent network over a time-major batch.
+/// Shapes: x [T, B, in], output [T, B, H], states [B, H]. Weights as in PyTorch:
+/// weight_ih [G·H, in], weight_hh [G·H, H], bias_ih [G·H], bias_hh [G·H], where G is the
+/// number of gate blocks (1 RNN, 4 LSTM, 3 GRU).
+///
+/// Variable lengths follow PyTorch's packed sequences: row b is active at time t iff
+/// t &lt; lengths[b]; an inactive row keeps its state and outputs zero, so the final state
+/// is the one after the row's last real step, and a reverse layer starts each row at its
+/// own last step.
+///
+/// Forward computes the input projection of every step as one GEMM; only h·W_hhᵀ runs per
+/// step. Backward runs the time loop for the gate gradients and then forms dW_ih, dW_hh
+/// and dX as whole-sequence GEMMs. Workspaces are sized once per (T, B) and reused; the
+/// time loops allocate nothing. The output, final states and input gradient live in this
+/// layer's workspaces and are overwritten by the next call.
+/// </summary>
+public abstract class RecurrentLayer
+{
+    public int InputSize { get; }
+    public int HiddenSize { get; }
+    public bool Reverse { get; }
+    public int GateCount { get; }
+    public bool HasCellState => this is LstmLayer;
+
+    public Parameter WeightIh { get; }
+    public Parameter WeightHh { get; }
+    public Parameter? BiasIh { get; }
+    public Parameter? BiasHh { get; }
+
+    public Compute Compute { get; set; } = Compute.SingleThread;
+
+    // Forward workspaces, indexed by time t (not by processing order).
+    protected readonly Tensor Gates = new(0);      // [T, B, G·H]: pre-activations, then activations
+    protected readonly Tensor HPrev = new(0);      // [T, B, H]: the state each step read
+    protected readonly Tensor OutputBuffer = new(0); // [T, B, H]
+    protected readonly Tensor HFinal = new(0);     // [B, H]
+    // Backward workspaces.
+    protected readonly Tensor DGates = new(0);     // [T, B, G·H]: dL/d(x·W_ihᵀ + b_ih)
+    protected readonly Tensor DH = new(0);         // [B, H]: running dL/dh
+    protected readonly Tensor DHNext = new(0);     // [B, H]
+    protected readonly Tensor DInputBuffer = new(0); // [T, B, in]
+
+    private Tensor? _input;
+    private int[] _lengths = [];
+    protected int T { get; private set; }
+    protected int B { get; private set; }
+
+    protected RecurrentLayer(string suffix, int gateCount, int inputSize, int hiddenSize, bool reverse, bool bias)
+    {
+        if (inputSize < 1) throw new ArgumentOutOfRangeException(nameof(inputSize), inputSize, "Input size must be at least 1.");
+        if (hiddenSize < 1) throw new ArgumentOutOfRangeException(nameof(hiddenSize), hiddenSize, "Hidden size must be at least 1.");
+        InputSize = inputSize;
+        HiddenSize = hiddenSize;
+        Reverse = reverse;
+        GateCount = gateCount;
+        int gh = gateCount * hiddenSize;
+        WeightIh = new Parameter("weight_ih_" + suffix, new Tensor(gh, inputSize));
+        WeightHh = new Parameter("weight_hh_" + suffix, new Tensor(gh, hiddenSize));
+        if (bias)
+        {
+            BiasIh = new Parameter("bias_ih_" + suffix, new Tensor(gh));
+            BiasHh = new Parameter("bias_hh_" + suffix, new Tensor(gh));
+        }
+    }
+
+    /// <summary>Parameters in PyTorch state_dict order: weight_ih, weight_hh, bias_ih, bias_hh.</summary>
+    public IEnumerable<Parameter> Parameters()
+    {
+        yield return WeightIh;
+        yield return WeightHh;
+        if (BiasIh is not null) yield return BiasIh;
+        if (BiasHh is not null) yield return BiasHh;
+    }
+
+    public Tensor Output => OutputBuffer;
+    public Tensor FinalHidden => HFinal;
+    public virtual Tensor? FinalCell => null;
+    public Tensor InputGrad => DInputBuffer;
+    public Tensor InitialHiddenGrad => DH;
+    public virtual Tensor? InitialCellGrad => null;
+
+    /// <summary>The time index processed at step s.</summary>
+    protected int TimeAt(int s) => Reverse ? T - 1 - s : s;
+
+    /// <summary>Number of rows still active at time t (rows are not sorted, so this is a count, not a prefix).</summary>
+    protected bool IsActive(int b, int t) => _lengths.Length == 0 || t < _lengths[b];
+
+    private bool AllActive(int t)
+    {
+        if (_lengths.Length == 0) return true;
+        foreach (int len in _lengths) if (t >= len) return false;
+        return true;
+    }
+
+    /// <summary>
+    /// Runs the layer over <paramref name="x"/> [T, B, in]. <paramref name="lengths"/> is empty
+    /// (all rows have length T) or holds B lengths in 1..T. <paramref name="h0"/> and
+    /// <paramref name="c0"/> are [B, H] or empty for zeros. <paramref name="x"/> must stay
+    /// unchanged until <see cref="Backward"/>.
+    /// </summary>
+    public void Forward(Tensor x, int t, int b, int[] lengths, ReadOnlySpan<float> h0, ReadOnlySpan<float> c0)
+    {
+        if (x.Length != t * b * InputSize)
+            throw new ArgumentException($"Input has {x.Length} values; expected T·B·in = {t}·{b}·{InputSize}.", nameof(x));
+        _input = x;
+        _lengths = lengths;
+        T = t;
+        B = b;
+        int H = HiddenSize, gh = GateCount * H;
+        Gates.Resize(t, b, gh);
+        HPrev.Resize(t, b, H);
+        OutputBuffer.Resize(t, b, H);
+        HFinal.Resize(b, H);
+        PrepareForward();
+
+        // Input projection of every step at once: Gates = x·W_ihᵀ + bias.
+        var gates = Gates.Span;
+        if (BiasIh is not null) Kernels.BroadcastRows(ProjectionBias(), t * b, gates);
+        Gemm.Multiply(Compute, false, true, t * b, gh, InputSize, 1f, x.Span, InputSize,
+            WeightIh.Span, InputSize, BiasIh is null ? 0f : 1f, gates, gh);
+
+        var h = HFinal.Span;
+        if (h0.IsEmpty) h.Clear(); else h0.CopyTo(h);
+        InitCell(c0);
+
+        int bh = b * H;
+        for (int s = 0; s < t; s++)
+        {
+            int time = TimeAt(s);
+            var hPrev = HPrev.Span.Slice(time * bh, bh);
+            h.CopyTo(hPrev);
+            var outT = OutputBuffer.Span.Slice(time * bh, bh);
+            Step(time, hPrev, outT);
+            if (AllActive(time))
+            {
+                outT.CopyTo(h);
+                CommitCell(time, allActive: true);
+            }
+            else
+            {
+                for (int row = 0; row < b; row++)
+                {
+                    if (IsActive(row, time)) outT.Slice(row * H, H).CopyTo(h.Slice(row * H, H));
+                    else outT.Slice(row * H, H).Clear();
+                }
+                CommitCell(time, allActive: false);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Backpropagation through time. <paramref name="dOutput"/> is dL/dOutput [T, B, H];
+    /// <paramref name="dHFinal"/>/<paramref name="dCFinal"/> are dL/d(final state) [B, H] or empty.
+    /// Accumulates into every parameter's Grad; leaves dL/dx in <see cref="InputGrad"/> and
+    /// dL/dh0 (dL/dc0) in <see cref="InitialHiddenGrad"/> (<see cref="InitialCellGrad"/>).
+    /// </summary>
+    public void Backward(ReadOnlySpan<float> dOutput, ReadOnlySpan<float> dHFinal, ReadOnlySpan<float> dCFinal)
+    {
+        var x = _input ?? throw new InvalidOperationException("Backward called before Forward.");
+        int t = T, b = B, H = HiddenSize, gh = GateCount * H, bh = b * H;
+        if (dOutput.Length != t * bh)
+            throw new ArgumentException($"Output gradient has {dOutput.Length} values; expected T·B·H = {t}·{b}·{H}.", nameof(dOutput));
+        DGates.Resize(t, b, gh);
+        DH.Resize(b, H);
+        DHNext.Resize(b, H);
+        DInputBuffer.Resize(t, b, InputSize);
+        PrepareBackward(dCFinal);
+
+        var dh = DH.Span;
+        if (dHFinal.IsEmpty) dh.Clear(); else dHFinal.CopyTo(dh);
+        var dhNext = DHNext.Span;
+
+        for (int s = t - 1; s >= 0; s--)
+        {
+            int time = TimeAt(s);
+            var dOutT = dOutput.Slice(time * bh, bh);
+            var dGatesT = DGates.Span.Slice(time * b * gh, b * gh);
+            // dh now holds dL/dh_t through the recurrence; add the output's own gradient.
+            for (int row = 0; row < b; row++)
+            {
+                if (IsActive(row, time))
+                {
+                    var dhRow = dh.Slice(row * H, H);
+                    System.Numerics.Tensors.TensorPrimitives.Add(dhRow, dOutT.Slice(row * H, H), dhRow);
+                }
+            }
+            // Gate gradients; writes the part of dL/dh_{t-1} that bypasses W_hh into dhNext.
+            StepBackward(time, dh, dhNext);
+            // dL/dh_{t-1} += dGates_hh · W_hh
+            var dGatesHhT = RecurrentGateGrad(time);
+            Gemm.Multiply(Compute, false, false, b, H, gh, 1f, dGatesHhT, gh, WeightHh.Span, H, 1f, dhNext, H);
+            for (int row = 0; row < b; row++)
+            {
+                if (IsActive(row, time)) dhNext.Slice(row * H, H).CopyTo(dh.Slice(row * H, H));
+                // inactive rows: the state was carried unchanged, so dh passes through as it is.
+            }
+        }
+
+        // Whole-sequence GEMMs: dW_ih += dGatesᵀ·x, dx = dGates·W_ih, dW_hh += dGates_hhᵀ·HPrev.
+        int rows = t * b;
+        var dGates = DGates.Span;
+        Gemm.Multiply(Compute, true, false, gh, InputSize, rows, 1f, dGates, gh, x.Span, InputSize, 1f, WeightIh.GradSpan, InputSize);
+        Gemm.Multiply(Compute, false, false, rows, InputSize, gh, 1f, dGates, gh, WeightIh.Span, InputSize, 0f, DInputBuffer.Span, InputSize);
+        var dGatesHh = RecurrentGateGradAll();
+        Gemm.Multiply(Compute, true, false, gh, H, rows, 1f, dGatesHh, gh, HPrev.Span, H, 1f, WeightHh.GradSpan, H);
+        if (BiasIh is not null) Kernels.AddRows(dGates, rows, gh, BiasIh.GradSpan);
+        if (BiasHh is not null) Kernels.AddRows(dGatesHh, rows, gh, BiasHh.GradSpan);
+        FinishBackward();
+    }
+
+    /// <summary>The bias folded into the input projection: b_ih + b_hh (GRU overrides: b_ih only).</summary>
+    protected virtual ReadOnlySpan<float> ProjectionBias()
+    {
+        var sum = ProjectionBiasBuffer();
+        BiasIh!.Span.CopyTo(sum);
+        if (BiasHh is not null) System.Numerics.Tensors.TensorPrimitives.Add(sum, BiasHh.Span, sum);
+        return sum;
+    }
+
+    private float[] _biasSum = [];
+    protected Span<float> ProjectionBiasBuffer()
+    {
+        int gh = GateCount * HiddenSize;
+        if (_biasSum.Length != gh) _biasSum = new float[gh];
+        return _biasSum;
+    }
+
+    protected virtual void PrepareForward() { }
+    protected virtual void InitCell(ReadOnlySpan<float> c0)
+    {
+        if (!c0.IsEmpty) throw new ArgumentException("Only an LSTM has a cell state; c0 must be empty.", nameof(c0));
+    }
+    /// <summary>Computes the step at <paramref name="time"/> for all rows from hPrev, writing h into <paramref name="output"/>.</summary>
+    protected abstract void Step(int time, ReadOnlySpan<float> hPrev, Span<float> output);
+    protected virtual void CommitCell(int time, bool allActive) { }
+
+    protected virtual void PrepareBackward(ReadOnlySpan<float> dCFinal)
+    {
+        if (!dCFinal.IsEmpty) throw new ArgumentException("Only an LSTM has a cell state; dCFinal must be empty.", nameof(dCFinal));
+    }
+    /// <summary>
+    /// From dh = dL/dh_t (active rows), writes dGates[time] (zero for inactive rows) and the part of
+    /// dL/dh_{t-1} that does not pass through W_hh into <paramref name="dhDirect"/>.
+    /// </summary>
+    protected abstract void StepBackward(int time, ReadOnlySpan<float> dh, Span<float> dhDirect);
+    /// <summary>Gradient w.r.t. h·W_hhᵀ + b_hh at one time step; equals DGates except for GRU.</summary>
+    protected virtual ReadOnlySpan<float> RecurrentGateGrad(int time)
+    {
+        int size = B * GateCount * HiddenSize;
+        return DGates.Span.Slice(time * size, size);
+    }
+    protected virtual ReadOnlySpan<float> RecurrentGateGradAll() => DGates.Span;
+    protected virtual void FinishBackward() { }
+}

@@ -1,0 +1,205 @@
+using Recurrent.Numerics;
+
+namespace Recurrent.Layers;
+
+/// <summary>
+/// A stacked, optionally bidirectional recurrent network: PyTorch's nn.RNN / nn.LSTM / nn.GRU.
+/// Layer l reads layer l−1's output sequence (after dropout in training); each layer runs a
+/// forward and, when bidirectional, a reverse direction, whose outputs are concatenated.
+///
+/// Shapes (time-major): input [T, B, in]; lengths [B] in 1..T or null for all T;
+/// h0, c0 [L·D, B, H] (layer-major, direction-minor) or null for zeros;
+/// output [T, B, D·H] (zero past each sequence's end); h_n, c_n [L·D, B, H].
+/// Returned tensors are this stack's workspaces, valid until the next Forward/Backward.
+/// </summary>
+public sealed class RecurrentStack
+{
+    private readonly RecurrentLayer[] _layers;   // index l·D + d
+    private readonly Dropout[] _dropouts;        // between layers: index l for the input of layer l+1
+    private readonly Tensor[] _layerInputs;      // input of layer l ≥ 1: [T, B, D·H] (index 0 unused)
+    private readonly Tensor _output = new(0);
+    private readonly Tensor _hN = new(0);
+    private readonly Tensor _cN = new(0);
+    private readonly Tensor _dLayerOutput = new(0); // [T, B, D·H] gradient flowing into a layer's output
+    private readonly Tensor _dDirection = new(0);   // [T, B, H] one direction's share of it
+    private readonly Tensor _dLayerInput = new(0);  // [T, B, D·H] gradient w.r.t. a layer's input (l ≥ 1)
+    private readonly Tensor _dInput = new(0);
+    private readonly Tensor _dH0 = new(0);
+    private readonly Tensor _dC0 = new(0);
+    private int _t, _b;
+    private Compute _compute = Compute.SingleThread;
+
+    public RecurrentOptions Options { get; }
+
+    public RecurrentStack(RecurrentOptions options, Rng rng, RecurrentInit? init = null)
+    {
+        options.Validate();
+        Options = options;
+        int D = options.Directions, H = options.HiddenSize;
+        _layers = new RecurrentLayer[options.NumLayers * D];
+        for (int l = 0; l < options.NumLayers; l++)
+        {
+            int inSize = l == 0 ? options.InputSize : D * H;
+            for (int d = 0; d < D; d++)
+            {
+                string suffix = "l" + l + (d == 1 ? "_reverse" : "");
+                bool reverse = d == 1;
+                _layers[l * D + d] = options.Cell switch
+                {
+                    CellType.RnnTanh => new RnnLayer(suffix, inSize, H, RnnActivation.Tanh, reverse, options.Bias),
+                    CellType.RnnRelu => new RnnLayer(suffix, inSize, H, RnnActivation.Relu, reverse, options.Bias),
+                    CellType.Lstm => new LstmLayer(suffix, inSize, H, reverse, options.Bias),
+                    _ => new GruLayer(suffix, inSize, H, reverse, options.Bias),
+                };
+            }
+        }
+        _dropouts = new Dropout[Math.Max(0, options.NumLayers - 1)];
+        _layerInputs = new Tensor[options.NumLayers];
+        for (int l = 0; l < _dropouts.Length; l++) _dropouts[l] = new Dropout(options.Dropout);
+        for (int l = 0; l < options.NumLayers; l++) _layerInputs[l] = new Tensor(0);
+        RecurrentInitializer.Apply(this, rng, init ?? RecurrentInit.Default);
+    }
+
+    /// <summary>Thread count and SIMD level for every layer.</summary>
+    public Compute Compute
+    {
+        get => _compute;
+        set { _compute = value; foreach (var layer in _layers) layer.Compute = value; }
+    }
+
+    public IReadOnlyList<RecurrentLayer> Layers => _layers;
+
+    /// <summary>All parameters in PyTorch state_dict order (layer-major, direction-minor; weight_ih, weight_hh, bias_ih, bias_hh).</summary>
+    public IEnumerable<Parameter> Parameters() => _layers.SelectMany(l => l.Parameters());
+
+    public bool HasCellState => Options.Cell == CellType.Lstm;
+
+    /// <summary>Runs the stack. <paramref name="rng"/> is needed only when training with dropout.</summary>
+    public RecurrentResult Forward(Tensor input, int[]? lengths = null, Tensor? h0 = null, Tensor? c0 = null, bool training = false, Rng? rng = null)
+    {
+        if (input.Rank != 3 || input.Dim(2) != Options.InputSize)
+            throw new ArgumentException($"Input must be [T, B, {Options.InputSize}]; got {input.ShapeString}.", nameof(input));
+        int T = input.Dim(0), B = input.Dim(1), H = Options.HiddenSize, D = Options.Directions, L = Options.NumLayers;
+        if (T < 1 || B < 1) throw new ArgumentException($"Input must have at least one step and one sequence; got {input.ShapeString}.", nameof(input));
+        var lens = ValidateLengths(lengths, T, B);
+        CheckState(h0, "h0", L * D, B, H);
+        if (c0 is not null && !HasCellState) throw new ArgumentException("Only an LSTM takes an initial cell state c0.", nameof(c0));
+        CheckState(c0, "c0", L * D, B, H);
+        _t = T; _b = B;
+
+        _hN.Resize(L * D, B, H);
+        if (HasCellState) _cN.Resize(L * D, B, H);
+        int bh = B * H;
+        Tensor layerInput = input;
+        for (int l = 0; l < L; l++)
+        {
+            Tensor layerOutput = l == L - 1 ? _output : _layerInputs[l + 1];
+            layerOutput.Resize(T, B, D * H);
+            for (int d = 0; d < D; d++)
+            {
+                int k = l * D + d;
+                var layer = _layers[k];
+                var h0k = h0 is null ? ReadOnlySpan<float>.Empty : h0.Span.Slice(k * bh, bh);
+                var c0k = c0 is null ? ReadOnlySpan<float>.Empty : c0.Span.Slice(k * bh, bh);
+                layer.Forward(layerInput, T, B, lens, h0k, c0k);
+                Interleave(layer.Output.Span, layerOutput.Span, T * B, H, d, D);
+                layer.FinalHidden.Span.CopyTo(_hN.Span.Slice(k * bh, bh));
+                if (HasCellState) layer.FinalCell!.Span.CopyTo(_cN.Span.Slice(k * bh, bh));
+            }
+            if (l < L - 1) _dropouts[l].Forward(layerOutput.Span, layerOutput.Span, training, rng);
+            layerInput = layerOutput;
+        }
+        return new RecurrentResult(_output, _hN, HasCellState ? _cN : null);
+    }
+
+    /// <summary>
+    /// BPTT through the whole stack. Gradients w.r.t. the output [T, B, D·H] and optionally the
+    /// final states [L·D, B, H]. Accumulates every parameter gradient; returns the gradients
+    /// w.r.t. the input and the initial states.
+    /// </summary>
+    public RecurrentGradients Backward(Tensor dOutput, Tensor? dHN = null, Tensor? dCN = null)
+    {
+        int T = _t, B = _b, H = Options.HiddenSize, D = Options.Directions, L = Options.NumLayers, bh = B * H;
+        if (T == 0) throw new InvalidOperationException("Backward called before Forward.");
+        if (dOutput.Length != T * B * D * H)
+            throw new ArgumentException($"Output gradient must be [{T}, {B}, {D * H}]; got {dOutput.ShapeString}.", nameof(dOutput));
+        CheckState(dHN, "dHN", L * D, B, H);
+        CheckState(dCN, "dCN", L * D, B, H);
+        _dH0.Resize(L * D, B, H);
+        if (HasCellState) _dC0.Resize(L * D, B, H);
+        _dLayerOutput.Resize(T, B, D * H);
+        dOutput.Span.CopyTo(_dLayerOutput.Span);
+        _dDirection.Resize(T, B, H);
+
+        for (int l = L - 1; l >= 0; l--)
+        {
+            int inSize = l == 0 ? Options.InputSize : D * H;
+            var dIn = l == 0 ? _dInput : _dLayerInput;
+            dIn.Resize(T, B, inSize);
+            for (int d = 0; d < D; d++)
+            {
+                int k = l * D + d;
+                var layer = _layers[k];
+                Deinterleave(_dLayerOutput.Span, _dDirection.Span, T * B, H, d, D);
+                var dh = dHN is null ? ReadOnlySpan<float>.Empty : dHN.Span.Slice(k * bh, bh);
+                var dc = dCN is null ? ReadOnlySpan<float>.Empty : dCN.Span.Slice(k * bh, bh);
+                layer.Backward(_dDirection.Span, dh, dc);
+                if (d == 0) layer.InputGrad.Span.CopyTo(dIn.Span);
+                else System.Numerics.Tensors.TensorPrimitives.Add(dIn.Span, layer.InputGrad.Span, dIn.Span);
+                layer.InitialHiddenGrad.Span.CopyTo(_dH0.Span.Slice(k * bh, bh));
+                if (HasCellState) layer.InitialCellGrad!.Span.CopyTo(_dC0.Span.Slice(k * bh, bh));
+            }
+            if (l > 0)
+            {
+                _dropouts[l - 1].Backward(dIn.Span, dIn.Span);
+                dIn.Span.CopyTo(_dLayerOutput.Span);
+            }
+        }
+        return new RecurrentGradients(_dInput, _dH0, HasCellState ? _dC0 : null);
+    }
+
+    /// <summary>Sets every parameter gradient to zero.</summary>
+    public void ZeroGrad()
+    {
+        foreach (var p in Parameters()) p.Grad.Clear();
+    }
+
+    private static int[] ValidateLengths(int[]? lengths, int T, int B)
+    {
+        if (lengths is null) return [];
+        if (lengths.Length != B) throw new ArgumentException($"lengths has {lengths.Length} entries; the batch has {B} sequences.", nameof(lengths));
+        bool allFull = true;
+        foreach (int len in lengths)
+        {
+            if (len < 1 || len > T) throw new ArgumentOutOfRangeException(nameof(lengths), len, $"Every length must be in 1..{T} (the padded sequence length).");
+            allFull &= len == T;
+        }
+        return allFull ? [] : lengths;
+    }
+
+    private static void CheckState(Tensor? state, string name, int layersTimesDirections, int B, int H)
+    {
+        if (state is null) return;
+        if (state.Length != layersTimesDirections * B * H)
+            throw new ArgumentException($"{name} must be [{layersTimesDirections}, {B}, {H}] (layers·directions, batch, hidden); got {state.ShapeString}.", name);
+    }
+
+    // dst[r, d·H + j] = src[r, j] for r in 0..rows
+    private static void Interleave(ReadOnlySpan<float> src, Span<float> dst, int rows, int H, int d, int D)
+    {
+        if (D == 1) { src[..(rows * H)].CopyTo(dst); return; }
+        for (int r = 0; r < rows; r++) src.Slice(r * H, H).CopyTo(dst.Slice(r * D * H + d * H, H));
+    }
+
+    private static void Deinterleave(ReadOnlySpan<float> src, Span<float> dst, int rows, int H, int d, int D)
+    {
+        if (D == 1) { src[..(rows * H)].CopyTo(dst); return; }
+        for (int r = 0; r < rows; r++) src.Slice(r * D * H + d * H, H).CopyTo(dst.Slice(r * H, H));
+    }
+}
+
+/// <summary>Output [T, B, D·H], final hidden state h_n [L·D, B, H], final cell state c_n (LSTM only).</summary>
+public sealed record RecurrentResult(Tensor Output, Tensor HN, Tensor? CN);
+
+/// <summary>dL/dInput [T, B, in], dL/dh0 [L·D, B, H], dL/dc0 (LSTM only).</summary>
+public sealed record RecurrentGradients(Tensor Input, Tensor H0, Tensor? C0);

@@ -1,0 +1,195 @@
+using System.Numerics.Tensors;
+
+namespace Recurrent.Numerics;
+
+/// <summary>
+/// Elementwise kernels of the recurrent cells. Each takes a <see cref="SimdLevel"/>: Scalar runs
+/// the plain reference loop; every other level runs the vectorised version built on
+/// <see cref="TensorPrimitives"/>. Tests hold the two equal on awkward lengths.
+/// Spans are one row of one time step unless stated; nothing here allocates.
+/// </summary>
+public static class Kernels
+{
+    public static void Sigmoid(SimdLevel simd, ReadOnlySpan<float> x, Span<float> y)
+    {
+        if (x.IsEmpty) return;   // TensorPrimitives rejects empty spans for some operations
+        if (simd == SimdLevel.Scalar)
+            for (int i = 0; i < x.Length; i++) y[i] = 1f / (1f + MathF.Exp(-x[i]));
+        else
+            TensorPrimitives.Sigmoid(x, y);
+    }
+
+    public static void Tanh(SimdLevel simd, ReadOnlySpan<float> x, Span<float> y)
+    {
+        if (x.IsEmpty) return;   // TensorPrimitives rejects empty spans for some operations
+        if (simd == SimdLevel.Scalar)
+            for (int i = 0; i < x.Length; i++) y[i] = MathF.Tanh(x[i]);
+        else
+            TensorPrimitives.Tanh(x, y);
+    }
+
+    public static void Relu(SimdLevel simd, ReadOnlySpan<float> x, Span<float> y)
+    {
+        if (x.IsEmpty) return;   // TensorPrimitives rejects empty spans for some operations
+        if (simd == SimdLevel.Scalar)
+            for (int i = 0; i < x.Length; i++) y[i] = x[i] > 0 ? x[i] : 0f;
+        else
+            TensorPrimitives.Max(x, 0f, y);
+    }
+
+    /// <summary>dx = dy ⊙ (1 − y²), the tanh derivative written with its output y. dx may alias dy.</summary>
+    public static void TanhBackward(ReadOnlySpan<float> y, ReadOnlySpan<float> dy, Span<float> dx)
+    {
+        for (int i = 0; i < y.Length; i++) dx[i] = dy[i] * (1f - y[i] * y[i]);
+    }
+
+    /// <summary>dx = dy ⊙ [y &gt; 0], the ReLU derivative written with its output y.</summary>
+    public static void ReluBackward(ReadOnlySpan<float> y, ReadOnlySpan<float> dy, Span<float> dx)
+    {
+        for (int i = 0; i < y.Length; i++) dx[i] = y[i] > 0 ? dy[i] : 0f;
+    }
+
+    /// <summary>
+    /// LSTM step for one batch row, PyTorch gate order (i, f, g, o):
+    /// on entry <paramref name="gates"/> holds the pre-activations [4H]; on exit the activations
+    /// i = σ, f = σ, g = tanh, o = σ. Then c = f ⊙ cPrev + i ⊙ g, tc = tanh(c), h = o ⊙ tc.
+    /// </summary>
+    public static void LstmCell(SimdLevel simd, Span<float> gates, ReadOnlySpan<float> cPrev,
+        Span<float> c, Span<float> tanhC, Span<float> h)
+    {
+        int H = c.Length;
+        if (H == 0) return;
+        var i = gates[..H];
+        var f = gates.Slice(H, H);
+        var g = gates.Slice(2 * H, H);
+        var o = gates.Slice(3 * H, H);
+        if (simd == SimdLevel.Scalar)
+        {
+            for (int j = 0; j < H; j++)
+            {
+                float ij = 1f / (1f + MathF.Exp(-i[j]));
+                float fj = 1f / (1f + MathF.Exp(-f[j]));
+                float gj = MathF.Tanh(g[j]);
+                float oj = 1f / (1f + MathF.Exp(-o[j]));
+                i[j] = ij; f[j] = fj; g[j] = gj; o[j] = oj;
+                float cj = fj * cPrev[j] + ij * gj;
+                c[j] = cj;
+                float tj = MathF.Tanh(cj);
+                tanhC[j] = tj;
+                h[j] = oj * tj;
+            }
+            return;
+        }
+        TensorPrimitives.Sigmoid(gates[..(2 * H)], gates[..(2 * H)]);
+        TensorPrimitives.Tanh(g, g);
+        TensorPrimitives.Sigmoid(o, o);
+        TensorPrimitives.Multiply(i, g, c);
+        TensorPrimitives.MultiplyAdd(f, cPrev, c, c);
+        TensorPrimitives.Tanh(c, tanhC);
+        TensorPrimitives.Multiply(o, tanhC, h);
+    }
+
+    /// <summary>
+    /// LSTM backward for one batch row. Inputs: the activations (i, f, g, o) of the forward step,
+    /// cPrev, tanh(c), the incoming dh and dc (dc is updated in place to dL/dcPrev).
+    /// Output: dGates [4H] = gradients of the pre-activations.
+    ///   dc ← dc + dh ⊙ o ⊙ (1 − tc²);  do = dh ⊙ tc ⊙ o(1 − o);  di = dc ⊙ g ⊙ i(1 − i);
+    ///   dg = dc ⊙ i ⊙ (1 − g²);  df = dc ⊙ cPrev ⊙ f(1 − f);  dcPrev = dc ⊙ f.
+    /// </summary>
+    public static void LstmCellBackward(ReadOnlySpan<float> gates, ReadOnlySpan<float> cPrev, ReadOnlySpan<float> tanhC,
+        ReadOnlySpan<float> dh, Span<float> dc, Span<float> dGates)
+    {
+        int H = dc.Length;
+        var i = gates[..H];
+        var f = gates.Slice(H, H);
+        var g = gates.Slice(2 * H, H);
+        var o = gates.Slice(3 * H, H);
+        var di = dGates[..H];
+        var df = dGates.Slice(H, H);
+        var dg = dGates.Slice(2 * H, H);
+        var dout = dGates.Slice(3 * H, H);
+        for (int j = 0; j < H; j++)
+        {
+            float tc = tanhC[j], oj = o[j], ij = i[j], fj = f[j], gj = g[j];
+            float dhj = dh[j];
+            float dcj = dc[j] + dhj * oj * (1f - tc * tc);
+            dout[j] = dhj * tc * oj * (1f - oj);
+            di[j] = dcj * gj * ij * (1f - ij);
+            dg[j] = dcj * ij * (1f - gj * gj);
+            df[j] = dcj * cPrev[j] * fj * (1f - fj);
+            dc[j] = dcj * fj;
+        }
+    }
+
+    /// <summary>
+    /// GRU step for one batch row, PyTorch gate order (r, z, n):
+    /// <paramref name="gates"/> holds x·W_ihᵀ + b_ih [3H] on entry, <paramref name="hh"/> holds
+    /// h·W_hhᵀ + b_hh [3H]. r = σ(gx_r + gh_r), z = σ(gx_z + gh_z), n = tanh(gx_n + r ⊙ gh_n),
+    /// h = (1 − z) ⊙ n + z ⊙ hPrev. On exit gates holds (r, z, n).
+    /// </summary>
+    public static void GruCell(SimdLevel simd, Span<float> gates, ReadOnlySpan<float> hh, ReadOnlySpan<float> hPrev, Span<float> h)
+    {
+        int H = h.Length;
+        if (H == 0) return;
+        var rz = gates[..(2 * H)];
+        var n = gates.Slice(2 * H, H);
+        var r = gates[..H];
+        var z = gates.Slice(H, H);
+        var hn = hh.Slice(2 * H, H);
+        if (simd == SimdLevel.Scalar)
+        {
+            for (int j = 0; j < 2 * H; j++) rz[j] = 1f / (1f + MathF.Exp(-(rz[j] + hh[j])));
+            for (int j = 0; j < H; j++)
+            {
+                float nj = MathF.Tanh(n[j] + r[j] * hn[j]);
+                n[j] = nj;
+                h[j] = (1f - z[j]) * nj + z[j] * hPrev[j];
+            }
+            return;
+        }
+        TensorPrimitives.Add(rz, hh[..(2 * H)], rz);
+        TensorPrimitives.Sigmoid(rz, rz);
+        TensorPrimitives.MultiplyAdd(r, hn, n, n);
+        TensorPrimitives.Tanh(n, n);
+        // h = n + z ⊙ (hPrev − n)
+        TensorPrimitives.Subtract(hPrev, n, h);
+        TensorPrimitives.MultiplyAdd(z, h, n, h);
+    }
+
+    /// <summary>
+    /// GRU backward for one batch row. From (r, z, n), hh_n = W_hn·hPrev + b_hn, hPrev and dh:
+    ///   dn = dh ⊙ (1 − z) ⊙ (1 − n²);  dz = dh ⊙ (hPrev − n) ⊙ z(1 − z);
+    ///   dr = dn ⊙ hh_n ⊙ r(1 − r);
+    /// dGatesIh = (dr, dz, dn) (w.r.t. x·W_ihᵀ + b_ih), dGatesHh = (dr, dz, dn ⊙ r) (w.r.t. h·W_hhᵀ + b_hh),
+    /// and dhDirect = dh ⊙ z, the part of dL/dhPrev that does not go through W_hh.
+    /// </summary>
+    public static void GruCellBackward(ReadOnlySpan<float> gates, ReadOnlySpan<float> hhN, ReadOnlySpan<float> hPrev,
+        ReadOnlySpan<float> dh, Span<float> dGatesIh, Span<float> dGatesHh, Span<float> dhDirect)
+    {
+        int H = dh.Length;
+        for (int j = 0; j < H; j++)
+        {
+            float r = gates[j], z = gates[H + j], n = gates[2 * H + j];
+            float dhj = dh[j];
+            float dn = dhj * (1f - z) * (1f - n * n);
+            float dz = dhj * (hPrev[j] - n) * z * (1f - z);
+            float dr = dn * hhN[j] * r * (1f - r);
+            dGatesIh[j] = dr; dGatesIh[H + j] = dz; dGatesIh[2 * H + j] = dn;
+            dGatesHh[j] = dr; dGatesHh[H + j] = dz; dGatesHh[2 * H + j] = dn * r;
+            dhDirect[j] = dhj * z;
+        }
+    }
+
+    /// <summary>Adds each row of the [rows, cols] matrix <paramref name="x"/> into <paramref name="sum"/> [cols] (bias gradients).</summary>
+    public static void AddRows(ReadOnlySpan<float> x, int rows, int cols, Span<float> sum)
+    {
+        for (int r = 0; r < rows; r++) TensorPrimitives.Add(sum, x.Slice(r * cols, cols), sum);
+    }
+
+    /// <summary>Copies <paramref name="bias"/> [cols] into every row of the [rows, cols] matrix <paramref name="y"/>.</summary>
+    public static void BroadcastRows(ReadOnlySpan<float> bias, int rows, Span<float> y)
+    {
+        int cols = bias.Length;
+        for (int r = 0; r < rows; r++) bias.CopyTo(y.Slice(r * cols, cols));
+    }
+}
