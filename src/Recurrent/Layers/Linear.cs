@@ -19,6 +19,21 @@ public sealed class Linear
     public Parameter? Bias { get; }
     public Compute Compute { get; set; } = Compute.SingleThread;
 
+    /// <summary>A layer whose weight is <paramref name="sharedWeight"/> [out, in], shared with another layer (weight tying).</summary>
+    public Linear(string prefix, Parameter sharedWeight, Rng rng, bool bias = true)
+    {
+        if (sharedWeight.Value.Rank != 2) throw new ArgumentException("A shared Linear weight must be [out, in].", nameof(sharedWeight));
+        OutputSize = sharedWeight.Value.Dim(0);
+        InputSize = sharedWeight.Value.Dim(1);
+        Weight = sharedWeight;
+        if (bias)
+        {
+            Bias = new Parameter(prefix + "bias", new Tensor(OutputSize));
+            float bound = 1f / MathF.Sqrt(InputSize);
+            rng.FillUniform(Bias.Span, -bound, bound);
+        }
+    }
+
     public Linear(string prefix, int inputSize, int outputSize, Rng rng, bool bias = true)
     {
         if (inputSize < 1) throw new ArgumentOutOfRangeException(nameof(inputSize), inputSize, "Input size must be at least 1.");
