@@ -28,6 +28,13 @@ public sealed class Rng
         return new Rng(state[0], state[1], state[2], state[3]);
     }
 
+    /// <summary>Sets this generator to a state saved by <see cref="GetState"/>.</summary>
+    public void Restore(ReadOnlySpan<ulong> state)
+    {
+        var r = FromState(state);
+        (_s0, _s1, _s2, _s3) = (r._s0, r._s1, r._s2, r._s3);
+    }
+
     public Rng Clone() => new(_s0, _s1, _s2, _s3);
 
     /// <summary>A new independent generator derived from this one (advances this one).</summary>
