@@ -337,6 +337,8 @@ public sealed class SafeTensorFile
                 throw new SafeTensorsException(SafeTensorsError.ValidationOverflow, sourceName, $"element count of tensor '{name}' with shape {FormatShape(dims)} overflows 64 bits");
             count *= d;
         }
+        if (count > ulong.MaxValue / (ulong)dtype.Bits)
+            throw new SafeTensorsException(SafeTensorsError.ValidationOverflow, sourceName, $"bit count of tensor '{name}' with shape {FormatShape(dims)} and dtype {dtype.Name} overflows 64 bits");
 
         var shape = new int[dims.Length];
         for (int i = 0; i < dims.Length; i++)
@@ -370,8 +372,6 @@ public sealed class SafeTensorFile
             }
             expected = e.End;
 
-            if (e.Count > ulong.MaxValue / (ulong)e.DType.Bits)
-                throw new SafeTensorsException(SafeTensorsError.ValidationOverflow, sourceName, $"bit count of tensor '{e.Name}' overflows 64 bits");
             ulong bits = e.Count * (ulong)e.DType.Bits;
             if (bits % 8 != 0)
                 throw new SafeTensorsException(SafeTensorsError.MisalignedSlice, sourceName, $"tensor '{e.Name}' of dtype {e.DType.Name} with {e.Count} elements does not end on a byte boundary");
