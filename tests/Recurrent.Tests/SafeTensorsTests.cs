@@ -519,4 +519,130 @@ public class SafeTensorsTests
         }
         finally { Directory.Delete(dir, recursive: true); }
     }
+
+    // ---- PyTorch reference fixtures (scripts/make_fixtures.py) --------------------------------
+
+    private static readonly string[] Modes = ["rnn_tanh", "rnn_relu", "lstm", "gru"];
+
+    /// <summary>Every fixture the script writes: 4 modes × 3 depths × uni/bi × equal/ragged × h0/zero, plus one large file per mode.</summary>
+    private static List<string> AllFixtureNames()
+    {
+        var names = new List<string>();
+        foreach (string mode in Modes)
+            foreach (int layers in new[] { 1, 2, 3 })
+                foreach (string dir in new[] { "uni", "bi" })
+                    foreach (string lengths in new[] { "equal", "ragged" })
+                        foreach (string state in new[] { "h0", "zero" })
+                            names.Add($"{mode}_l{layers}_{dir}_{lengths}_{state}");
+        foreach (string mode in Modes) names.Add($"{mode}_large");
+        return names;
+    }
+
+    public static TheoryData<string> FixtureNames() => new(AllFixtureNames());
+
+    [Fact]
+    public void FixtureFolderHoldsExactlyTheExpectedFiles()
+    {
+        string folder = TestPaths.Fixture("rnn");
+        Assert.True(Directory.Exists(folder), $"missing {folder}: run /usr/bin/python3 scripts/make_fixtures.py");
+        var expected = AllFixtureNames().Select(name => name + ".safetensors").Order(StringComparer.Ordinal);
+        Assert.Equal(100, expected.Count());
+        var actual = Directory.GetFiles(folder).Select(Path.GetFileName).Order(StringComparer.Ordinal);
+        Assert.Equal(expected, actual);
+    }
+
+    [Theory]
+    [MemberData(nameof(FixtureNames))]
+    public void FixtureIsCompleteAndShapesAreConsistent(string fixture)
+    {
+        var file = SafeTensorFile.Load(TestPaths.Fixture($"rnn/{fixture}.safetensors"));
+        var meta = file.Metadata;
+        foreach (string key in new[] { "mode", "num_layers", "bidirectional", "input_size", "hidden_size", "batch", "seq_len", "torch_version", "seed", "loss_definition" })
+            Assert.True(meta.ContainsKey(key), $"{fixture}: metadata lacks '{key}'");
+
+        string mode = meta["mode"];
+        bool large = fixture.EndsWith("_large", StringComparison.Ordinal);
+        Assert.StartsWith(mode.ToLowerInvariant() + "_", fixture);
+        int L = int.Parse(meta["num_layers"]), I = int.Parse(meta["input_size"]), H = int.Parse(meta["hidden_size"]);
+        int B = int.Parse(meta["batch"]), T = int.Parse(meta["seq_len"]);
+        Assert.Contains(meta["bidirectional"], new[] { "true", "false" });
+        bool bidirectional = meta["bidirectional"] == "true";
+        int D = bidirectional ? 2 : 1;
+        bool ragged = large || fixture.Contains("_ragged_");
+        bool withH0 = large || fixture.EndsWith("_h0", StringComparison.Ordinal);
+        bool lstm = mode == "LSTM";
+        int G = mode switch { "RNN_TANH" or "RNN_RELU" => 1, "LSTM" => 4, "GRU" => 3, _ => throw new Xunit.Sdk.XunitException($"{fixture}: unknown mode {mode}") };
+        if (large) Assert.Equal((2, true, 33, 70, 6, 17), (L, bidirectional, I, H, B, T));
+        else
+        {
+            Assert.Contains($"_l{L}_{(bidirectional ? "bi" : "uni")}_", fixture);
+            Assert.Equal((7, 13, 5, 9), (I, H, B, T));
+        }
+
+        // Every tensor the fixture must hold, with its dtype and shape; nothing else.
+        var expected = new Dictionary<string, (string DType, int[] Shape)>();
+        for (int layer = 0; layer < L; layer++)
+            for (int d = 0; d < D; d++)
+            {
+                string suffix = $"_l{layer}" + (d == 1 ? "_reverse" : "");
+                var shapes = new (string Name, int[] Shape)[]
+                {
+                    ("weight_ih" + suffix, [G * H, layer == 0 ? I : D * H]),
+                    ("weight_hh" + suffix, [G * H, H]),
+                    ("bias_ih" + suffix, [G * H]),
+                    ("bias_hh" + suffix, [G * H]),
+                };
+                foreach (var (name, shape) in shapes)
+                {
+                    expected["param." + name] = ("F32", shape);
+                    expected["grad.param." + name] = ("F64", shape);
+                }
+            }
+        expected["input"] = ("F32", [T, B, I]);
+        expected["lengths"] = ("I64", [B]);
+        expected["output"] = ("F64", [T, B, D * H]);
+        expected["h_n"] = ("F64", [L * D, B, H]);
+        expected["dloss.output"] = ("F32", [T, B, D * H]);
+        expected["dloss.h_n"] = ("F32", [L * D, B, H]);
+        expected["loss"] = ("F64", []);
+        expected["grad.input"] = ("F64", [T, B, I]);
+        if (lstm)
+        {
+            expected["c_n"] = ("F64", [L * D, B, H]);
+            expected["dloss.c_n"] = ("F32", [L * D, B, H]);
+        }
+        if (withH0)
+        {
+            expected["h0"] = ("F32", [L * D, B, H]);
+            expected["grad.h0"] = ("F64", [L * D, B, H]);
+            if (lstm)
+            {
+                expected["c0"] = ("F32", [L * D, B, H]);
+                expected["grad.c0"] = ("F64", [L * D, B, H]);
+            }
+        }
+
+        Assert.Equal(expected.Keys.Order(StringComparer.Ordinal), file.Names.Order(StringComparer.Ordinal));
+        foreach (var (name, (dtype, shape)) in expected)
+        {
+            Assert.True(dtype == file.DType(name), $"{fixture}: {name} is {file.DType(name)}, expected {dtype}");
+            Assert.True(shape.SequenceEqual(file.Shape(name)), $"{fixture}: {name} has shape [{string.Join(",", file.Shape(name))}], expected [{string.Join(",", shape)}]");
+            Assert.All(file.GetFloat64(name), v => Assert.True(double.IsFinite(v), $"{fixture}: {name} holds a non-finite value"));
+        }
+
+        long[] lengths = file.GetInt64("lengths");
+        Assert.All(lengths, n => Assert.InRange(n, 1, T));
+        Assert.Equal(T, lengths.Max());
+        if (!ragged) Assert.All(lengths, n => Assert.Equal(T, n));
+        else Assert.Contains(lengths, n => n < T);
+        Assert.Equal(string.Join(",", lengths), meta["lengths"]);
+
+        // Padded output: zero past each sequence's end.
+        double[] output = file.GetFloat64("output");
+        for (int t = 0; t < T; t++)
+            for (int b = 0; b < B; b++)
+                if (t >= lengths[b])
+                    for (int j = 0; j < D * H; j++)
+                        Assert.Equal(0.0, output[(t * B + b) * D * H + j]);
+    }
 }

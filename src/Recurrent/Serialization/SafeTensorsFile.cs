@@ -294,15 +294,20 @@ public sealed class SafeTensorFile
         if (value.ValueKind != JsonValueKind.Object)
             throw Structure(sourceName, $"entry for tensor '{name}' is a JSON {Describe(value.ValueKind)}, not an object");
 
+        // Unknown fields are ignored, as the reference reader does; known ones must appear once.
         JsonElement? dtypeField = null, shapeField = null, offsetsField = null;
         foreach (JsonProperty field in value.EnumerateObject())
         {
-            // Unknown fields are ignored, as the reference reader does; known ones must appear once.
-            ref JsonElement? slot = ref dtypeField;
-            if (field.Name == "dtype") slot = ref dtypeField;
-            else if (field.Name == "shape") slot = ref shapeField;
-            else if (field.Name == "data_offsets") slot = ref offsetsField;
-            else continue;
+            switch (field.Name)
+            {
+                case "dtype": SetOnce(ref dtypeField, field); break;
+                case "shape": SetOnce(ref shapeField, field); break;
+                case "data_offsets": SetOnce(ref offsetsField, field); break;
+            }
+        }
+
+        void SetOnce(ref JsonElement? slot, JsonProperty field)
+        {
             if (slot is not null)
                 throw new SafeTensorsException(SafeTensorsError.DuplicateKey, sourceName, $"field '{field.Name}' appears more than once in tensor '{name}'");
             slot = field.Value;
