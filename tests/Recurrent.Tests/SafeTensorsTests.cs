@@ -644,5 +644,23 @@ public class SafeTensorsTests
                 if (t >= lengths[b])
                     for (int j = 0; j < D * H; j++)
                         Assert.Equal(0.0, output[(t * B + b) * D * H + j]);
+
+        // Top layer's final states are the output at each sequence's last real step (forward)
+        // and at step 0 (reverse): packed-sequence semantics, bit for bit.
+        double[] hN = file.GetFloat64("h_n");
+        for (int b = 0; b < B; b++)
+            for (int j = 0; j < H; j++)
+            {
+                Assert.Equal(output[((lengths[b] - 1) * B + b) * D * H + j], hN[(((L - 1) * D) * B + b) * H + j]);
+                if (bidirectional)
+                    Assert.Equal(output[b * D * H + H + j], hN[(((L - 1) * D + 1) * B + b) * H + j]);
+            }
+
+        // The stored loss is the stated definition applied to the stored tensors.
+        static double Dot(double[] a, float[] w) { double s = 0; for (int i = 0; i < a.Length; i++) s += a[i] * w[i]; return s; }
+        double loss = Dot(output, file.GetFloat32("dloss.output")) + Dot(hN, file.GetFloat32("dloss.h_n"));
+        if (lstm) loss += Dot(file.GetFloat64("c_n"), file.GetFloat32("dloss.c_n"));
+        double stored = file.GetFloat64("loss")[0];
+        Assert.True(Math.Abs(loss - stored) <= 1e-12 * Math.Max(1, Math.Abs(stored)), $"{fixture}: loss {stored} but the definition gives {loss}");
     }
 }
