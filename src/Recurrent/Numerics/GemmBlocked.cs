@@ -36,6 +36,9 @@ internal readonly unsafe struct GemmProblem(bool transA, bool transB, int m, int
 /// </summary>
 internal static unsafe class GemmBlocked
 {
+    /// <summary>B micro-panels packed together when B's rows are contiguous (one sweep of PackGroup·NR columns per row).</summary>
+    private const int PackGroup = 8;
+
     public static void Run<TK>(in GemmProblem g) where TK : struct, IGemmKernel
     {
         int mr = TK.MR, nr = TK.NR;
@@ -76,8 +79,8 @@ internal static unsafe class GemmBlocked
                         {
                             if (g.TransB)
                                 GemmPacking.PackAlongDepth(g.B + (jc + jr) * g.Ldb + pc, g.Ldb, cols, kc, nr, bp, level);
-                            else
-                                GemmPacking.PackAlongLanes(g.B + pc * g.Ldb + jc + jr, g.Ldb, cols, kc, nr, bp, level);
+                            else if (jr % (PackGroup * nr) == 0)
+                                GemmPacking.PackAlongLanesWide(g.B + pc * g.Ldb + jc + jr, g.Ldb, Math.Min(PackGroup * nr, nc - jr), kc, nr, bp, level);
                         }
                         for (int ir = 0; ir < mc; ir += mr)
                         {

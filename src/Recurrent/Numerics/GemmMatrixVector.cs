@@ -83,50 +83,58 @@ internal static unsafe class GemmMatrixVector
         }
     }
 
-    /// <summary>y[j] = alpha * Σ_p mat[p * ld + j] * x[p] + beta * y[j * incy]: blocks of 8 vectors of outputs, then single vectors, then scalars.</summary>
+    /// <summary>Outputs accumulated at once by <see cref="ByColumns"/>: a strip of y that stays in L1 while rows of the matrix stream past.</summary>
+    private const int ColumnStrip = 4096;
+
+    /// <summary>
+    /// y[j] = alpha * Σ_p mat[p * ld + j] * x[p] + beta * y[j * incy]. For each strip of outputs, the
+    /// rows of the matrix are streamed four at a time (contiguous reads the prefetchers follow) into
+    /// an accumulator strip: acc[j] = x[p+3]·M[p+3, j] + (x[p+2]·M[p+2, j] + (… + acc[j])), one
+    /// fused multiply-add per element in p order, in vector lanes or scalars alike.
+    /// </summary>
     public static void ByColumns<TS, TV>(float* mat, nint ld, float* x, int k, int count,
         float alpha, float beta, float* y, nint incy)
         where TS : struct, ISimdOps<TV> where TV : struct
     {
         int w = TS.Width;
-        float* acc = stackalloc float[8 * 16];
-        int j = 0;
-        for (; j <= count - 8 * w; j += 8 * w)
+        float* acc = stackalloc float[ColumnStrip];
+        for (int j0 = 0; j0 < count; j0 += ColumnStrip)
         {
-            TV c0 = TS.Zero, c1 = TS.Zero, c2 = TS.Zero, c3 = TS.Zero;
-            TV c4 = TS.Zero, c5 = TS.Zero, c6 = TS.Zero, c7 = TS.Zero;
-            float* row = mat + j;
-            for (int p = 0; p < k; p++, row += ld)
+            int width = Math.Min(ColumnStrip, count - j0);
+            int vectorWidth = width / w * w;
+            new Span<float>(acc, width).Clear();
+            float* row = mat + j0;
+            int p = 0;
+            for (; p + 4 <= k; p += 4, row += 4 * ld)
+            {
+                TV x0 = TS.Broadcast(x[p]), x1 = TS.Broadcast(x[p + 1]), x2 = TS.Broadcast(x[p + 2]), x3 = TS.Broadcast(x[p + 3]);
+                float* m0 = row, m1 = row + ld, m2 = row + 2 * ld, m3 = row + 3 * ld;
+                int j = 0;
+                for (; j < vectorWidth; j += w)
+                {
+                    TV a = TS.MultiplyAdd(x0, TS.Load(m0 + j), TS.Load(acc + j));
+                    a = TS.MultiplyAdd(x1, TS.Load(m1 + j), a);
+                    a = TS.MultiplyAdd(x2, TS.Load(m2 + j), a);
+                    TS.Store(acc + j, TS.MultiplyAdd(x3, TS.Load(m3 + j), a));
+                }
+                for (; j < width; j++)
+                {
+                    float a = TS.ScalarMultiplyAdd(x[p], m0[j], acc[j]);
+                    a = TS.ScalarMultiplyAdd(x[p + 1], m1[j], a);
+                    a = TS.ScalarMultiplyAdd(x[p + 2], m2[j], a);
+                    acc[j] = TS.ScalarMultiplyAdd(x[p + 3], m3[j], a);
+                }
+            }
+            for (; p < k; p++, row += ld)
             {
                 TV xp = TS.Broadcast(x[p]);
-                c0 = TS.MultiplyAdd(xp, TS.Load(row), c0);
-                c1 = TS.MultiplyAdd(xp, TS.Load(row + w), c1);
-                c2 = TS.MultiplyAdd(xp, TS.Load(row + 2 * w), c2);
-                c3 = TS.MultiplyAdd(xp, TS.Load(row + 3 * w), c3);
-                c4 = TS.MultiplyAdd(xp, TS.Load(row + 4 * w), c4);
-                c5 = TS.MultiplyAdd(xp, TS.Load(row + 5 * w), c5);
-                c6 = TS.MultiplyAdd(xp, TS.Load(row + 6 * w), c6);
-                c7 = TS.MultiplyAdd(xp, TS.Load(row + 7 * w), c7);
+                int j = 0;
+                for (; j < vectorWidth; j += w)
+                    TS.Store(acc + j, TS.MultiplyAdd(xp, TS.Load(row + j), TS.Load(acc + j)));
+                for (; j < width; j++)
+                    acc[j] = TS.ScalarMultiplyAdd(x[p], row[j], acc[j]);
             }
-            TS.Store(acc, c0); TS.Store(acc + w, c1); TS.Store(acc + 2 * w, c2); TS.Store(acc + 3 * w, c3);
-            TS.Store(acc + 4 * w, c4); TS.Store(acc + 5 * w, c5); TS.Store(acc + 6 * w, c6); TS.Store(acc + 7 * w, c7);
-            for (int q = 0; q < 8 * w; q++) Write(y + (j + q) * incy, acc[q], alpha, beta);
-        }
-        for (; j <= count - w; j += w)
-        {
-            TV c0 = TS.Zero;
-            float* row = mat + j;
-            for (int p = 0; p < k; p++, row += ld)
-                c0 = TS.MultiplyAdd(TS.Broadcast(x[p]), TS.Load(row), c0);
-            TS.Store(acc, c0);
-            for (int q = 0; q < w; q++) Write(y + (j + q) * incy, acc[q], alpha, beta);
-        }
-        for (; j < count; j++)
-        {
-            float s = 0;
-            float* e = mat + j;
-            for (int p = 0; p < k; p++, e += ld) s = TS.ScalarMultiplyAdd(x[p], *e, s);
-            Write(y + j * incy, s, alpha, beta);
+            for (int j = 0; j < width; j++) Write(y + (j0 + j) * incy, acc[j], alpha, beta);
         }
     }
 }
