@@ -165,6 +165,20 @@ public class GemmTests
         foreach (var r in results) Assert.True(expected.AsSpan().SequenceEqual(r));
     }
 
+    [Fact]
+    public void BackToBackThreadedProductsMatchSingleThread()
+    {
+        // Many consecutive jobs of different band counts through the worker pool, as an RNN's time loop issues them.
+        var rng = new Rng(13);
+        Case[] cases = [MakeUnchecked(rng, false, true, 32, 256, 64, 1f, 0f), MakeUnchecked(rng, true, false, 96, 40, 300, 1f, 1f),
+            MakeUnchecked(rng, false, true, 1, 2048, 512, 1f, 0f)];
+        var expected = cases.Select(t => Run(t, Compute.SingleThread)).ToArray();
+        var twoThreads = new Compute(2);
+        for (int round = 0; round < 50; round++)
+            for (int i = 0; i < cases.Length; i++)
+                Assert.True(expected[i].AsSpan().SequenceEqual(Run(cases[i], twoThreads)), $"round {round}, {cases[i]}");
+    }
+
     /// <summary>A product without the (slow) reference, for comparisons between thread counts.</summary>
     private static Case MakeUnchecked(Rng rng, bool transA, bool transB, int m, int n, int k, float alpha, float beta)
     {

@@ -19,7 +19,7 @@ namespace Recurrent.Numerics;
 public static class Gemm
 {
     /// <summary>Below this many flops (2mnk) a product stays on the calling thread: a hand-off costs more than it saves.</summary>
-    internal const double ParallelMinFlops = 2e6;
+    internal const double ParallelMinFlops = 1e6;
 
     public static unsafe void Multiply(Compute compute, bool transA, bool transB, int m, int n, int k,
         float alpha, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb,

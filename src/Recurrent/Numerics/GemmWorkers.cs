@@ -1,21 +1,37 @@
+using System.Diagnostics;
 using System.Runtime.ExceptionServices;
 
 namespace Recurrent.Numerics;
 
 /// <summary>
-/// A small pool of dedicated threads for the bands of a threaded GEMM. The calling thread
-/// computes band 0 itself and waits for the others. One product uses the pool at a time: a
-/// product that finds it busy (another thread is multiplying) runs all its bands on its own
-/// thread, in order — the same bits, and no oversubscription or nested parallelism.
+/// A small pool of dedicated threads for the bands of a threaded GEMM.
+/// <para>
+/// The bands of a job are claimed, not assigned: the calling thread and the woken workers take
+/// the next unclaimed band until none is left, and the caller returns once every band is done.
+/// A worker that wakes late (the machine is busy with other processes) therefore costs at most
+/// the time the caller needs to do its bands itself. Which thread computes a band never changes
+/// its bits.
+/// </para>
+/// <para>
+/// One product uses the pool at a time: a product that finds it busy (another thread is
+/// multiplying) runs all its bands on its own thread, so there is no oversubscription and no
+/// nested parallelism. An idle worker polls briefly before it sleeps, so back-to-back products
+/// (one per RNN time step) do not each pay a thread wake-up.
+/// </para>
 /// </summary>
 internal static class GemmWorkers
 {
+    /// <summary>How long an idle worker polls for the next job before it blocks (100 µs).</summary>
+    private static readonly long SpinTicks = Stopwatch.Frequency / 10_000;
     private static readonly Lock Gate = new();
     private static readonly List<Worker> Workers = [];
-    private static readonly ManualResetEventSlim Done = new(false, spinCount: 2000);
+
     private static GemmJob s_job;
-    private static int s_pending;
+    /// <summary>The job's generation (bits 32–63), its band count (bits 16–31) and its next unclaimed band (bits 0–15).</summary>
+    private static long s_claims;
+    private static int s_done;
     private static Exception? s_error;
+    private static uint s_generation;
 
     public static void Run(in GemmJob job)
     {
@@ -27,20 +43,16 @@ internal static class GemmWorkers
         try
         {
             while (Workers.Count < job.Parts - 1) Workers.Add(new Worker(Workers.Count + 1));
+            uint generation = ++s_generation;
             s_job = job;
             s_error = null;
-            s_pending = job.Parts - 1;
-            Done.Reset();
-            for (int part = 1; part < job.Parts; part++) Workers[part - 1].Start(part);
-            try
-            {
-                job.Execute(0);
-            }
-            finally
-            {
-                Done.Wait();
-                s_job = default;
-            }
+            Volatile.Write(ref s_done, 0);
+            Volatile.Write(ref s_claims, (long)generation << 32 | (long)job.Parts << 16);
+            for (int w = 0; w < job.Parts - 1; w++) Workers[w].Wake();
+
+            while (TryClaim(generation, out int part)) Execute(job, part);
+            var spinner = new SpinWait();
+            while (Volatile.Read(ref s_done) < job.Parts) spinner.SpinOnce(sleep1Threshold: -1);
             if (s_error is { } error) ExceptionDispatchInfo.Throw(error);
         }
         finally
@@ -49,10 +61,40 @@ internal static class GemmWorkers
         }
     }
 
+    /// <summary>Claims the next band of job <paramref name="generation"/>; false when all are taken or the job is over.</summary>
+    private static bool TryClaim(uint generation, out int part)
+    {
+        while (true)
+        {
+            long claims = Volatile.Read(ref s_claims);
+            part = (int)(claims & 0xFFFF);
+            int parts = (int)((claims >> 16) & 0xFFFF);
+            // s_job is only rewritten after every band of the current job is done, so after a
+            // claim that succeeds here, s_job is this generation's job.
+            if ((uint)(claims >> 32) != generation || part >= parts) return false;
+            if (Interlocked.CompareExchange(ref s_claims, claims + 1, claims) == claims) return true;
+        }
+    }
+
+    private static void Execute(in GemmJob job, int part)
+    {
+        try
+        {
+            job.Execute(part);
+        }
+        catch (Exception e)
+        {
+            s_error = e;
+        }
+        finally
+        {
+            Interlocked.Increment(ref s_done);
+        }
+    }
+
     private sealed class Worker
     {
-        private readonly SemaphoreSlim _go = new(0);
-        private int _part;
+        private readonly SemaphoreSlim _wake = new(0);
 
         public Worker(int id)
         {
@@ -60,29 +102,17 @@ internal static class GemmWorkers
             thread.Start();
         }
 
-        public void Start(int part)
-        {
-            _part = part;
-            _go.Release();
-        }
+        public void Wake() => _wake.Release();
 
         private void Loop()
         {
             while (true)
             {
-                _go.Wait();
-                try
-                {
-                    s_job.Execute(_part);
-                }
-                catch (Exception e)
-                {
-                    s_error = e;
-                }
-                finally
-                {
-                    if (Interlocked.Decrement(ref s_pending) == 0) Done.Set();
-                }
+                long deadline = Stopwatch.GetTimestamp() + SpinTicks;
+                while (_wake.CurrentCount == 0 && Stopwatch.GetTimestamp() < deadline) Thread.SpinWait(10);
+                _wake.Wait();
+                uint generation = (uint)(Volatile.Read(ref s_claims) >> 32);
+                while (TryClaim(generation, out int part)) Execute(s_job, part);
             }
         }
     }
