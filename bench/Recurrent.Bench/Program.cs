@@ -4,6 +4,7 @@ using Recurrent.Bench;
 return args switch
 {
     ["gemm", .. var rest] => GemmBenchmark.Run(rest),
+    ["train", .. var rest] => TrainBenchmark.Run(rest),
     _ => Usage(),
 };
 
