@@ -12,46 +12,51 @@ public static class GradientClipping
     /// <summary>‖g‖₂ over all gradients together, as if concatenated into one vector.</summary>
     public static double GlobalNorm(IEnumerable<Parameter> parameters)
     {
-        ArgumentNullException.ThrowIfNull(parameters);
+        var list = AsList(parameters);
         double sum = 0;
-        foreach (var p in parameters) sum += OptimizerKernels.SumOfSquares(OptimizerKernels.Preferred, p.GradSpan);
+        for (int i = 0; i < list.Count; i++) sum += OptimizerKernels.SumOfSquares(OptimizerKernels.Preferred, list[i].GradSpan);
         return Math.Sqrt(sum);
     }
 
     /// <summary>
     /// Scales every gradient by c = maxNorm / (‖g‖₂ + 1e-6) when c &lt; 1, exactly like
-    /// clip_grad_norm_, so the norm afterwards is maxNorm·‖g‖/(‖g‖ + 1e-6) — maxNorm to within
-    /// 1e-6/‖g‖ relative. Returns the norm before clipping (non-finite if a gradient is; such
-    /// gradients are left as they are, and the caller should skip the step).
+    /// clip_grad_norm_ (c is formed in float32 from the norm, as PyTorch does), so the norm
+    /// afterwards is maxNorm·‖g‖/(‖g‖ + 1e-6): maxNorm to within 1e-6/‖g‖ relative plus float
+    /// rounding. Returns the norm before clipping. A non-finite norm is returned as it is and the
+    /// gradients are left alone; the caller should skip that step.
     /// </summary>
     public static double ClipByGlobalNorm(IEnumerable<Parameter> parameters, double maxNorm)
     {
-        ArgumentNullException.ThrowIfNull(parameters);
+        var list = AsList(parameters);
         if (!(maxNorm > 0) || !double.IsFinite(maxNorm))
             throw new ArgumentOutOfRangeException(nameof(maxNorm), maxNorm, "maxNorm must be finite and > 0.");
-        var list = parameters as IReadOnlyCollection<Parameter> ?? parameters.ToList();
         double norm = GlobalNorm(list);
-        double coefficient = maxNorm / (norm + 1e-6);
-        if (coefficient < 1)
-        {
-            float c = (float)coefficient;
-            foreach (var p in list) TensorPrimitives.Multiply(p.GradSpan, c, p.GradSpan);
-        }
+        if (!double.IsFinite(norm)) return norm;
+        float coefficient = (float)maxNorm / ((float)norm + 1e-6f);
+        if (coefficient < 1f)
+            for (int i = 0; i < list.Count; i++) TensorPrimitives.Multiply(list[i].GradSpan, coefficient, list[i].GradSpan);
         return norm;
     }
 
     /// <summary>Clamps every gradient element to [−clipValue, clipValue] (NaN stays NaN), like clip_grad_value_.</summary>
     public static void ClipByValue(IEnumerable<Parameter> parameters, float clipValue)
     {
-        ArgumentNullException.ThrowIfNull(parameters);
+        var list = AsList(parameters);
         if (!(clipValue > 0) || !float.IsFinite(clipValue))
             throw new ArgumentOutOfRangeException(nameof(clipValue), clipValue, "clipValue must be finite and > 0.");
-        foreach (var p in parameters)
+        for (int i = 0; i < list.Count; i++)
         {
-            var g = p.GradSpan;
-            if (g.IsEmpty) continue;
+            var g = list[i].GradSpan;
+            if (g.IsEmpty) continue;   // TensorPrimitives rejects some empty spans
             TensorPrimitives.Max(g, -clipValue, g);
             TensorPrimitives.Min(g, clipValue, g);
         }
+    }
+
+    /// <summary>Indexable view without an enumerator allocation for lists and arrays (the usual case).</summary>
+    private static IReadOnlyList<Parameter> AsList(IEnumerable<Parameter> parameters)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        return parameters as IReadOnlyList<Parameter> ?? parameters.ToArray();
     }
 }
