@@ -1,3 +1,4 @@
+using Recurrent.Serialization;
 using System.Buffers.Binary;
 using System.Globalization;
 using System.Text.Json;
@@ -16,7 +17,7 @@ namespace Recurrent.Tests;
 public class OptimizerTests(ITestOutputHelper output)
 {
     private const double Tolerance = 1e-6;
-    private static readonly string FixtureDirectory = Path.Combine(AppContext.BaseDirectory, "fixtures", "optim");
+    private static readonly string FixtureDirectory = TestPaths.Fixture("optim");
 
     private static readonly string[] OptimizerCaseNames =
     [
@@ -41,21 +42,21 @@ public class OptimizerTests(ITestOutputHelper output)
     [MemberData(nameof(OptimizerCases))]
     public void StepsMatchTorch(string name)
     {
-        var fixture = TestOnlySafetensors.Read(Path.Combine(FixtureDirectory, name + ".safetensors"));
+        var fixture = SafeTensorFile.Load(Path.Combine(FixtureDirectory, name + ".safetensors"));
         string[] parameterNames = ["weight", "bias"];
-        var parameters = parameterNames.Select(n => new Parameter(n, fixture.Tensors["initial." + n].Clone())).ToArray();
+        var parameters = parameterNames.Select(n => new Parameter(n, fixture.GetTensor("initial." + n).Clone())).ToArray();
         var optimizer = Build(fixture.Metadata, parameters);
         int steps = int.Parse(fixture.Metadata["steps"], CultureInfo.InvariantCulture);
         double worst = 0;
         int exact = 0, total = 0;
         for (int k = 1; k <= steps; k++)
         {
-            foreach (var p in parameters) fixture.Tensors[$"grad.{k}.{p.Name}"].Span.CopyTo(p.GradSpan);
+            foreach (var p in parameters) fixture.GetTensor($"grad.{k}.{p.Name}").Span.CopyTo(p.GradSpan);
             optimizer.Step();
             Assert.Equal(k, optimizer.StepCount);
             foreach (var p in parameters)
             {
-                var expected = fixture.Tensors[$"value.{k}.{p.Name}"].Span;
+                var expected = fixture.GetTensor($"value.{k}.{p.Name}").Span;
                 double error = RelativeMaxNormError(expected, p.Span);
                 worst = Math.Max(worst, error);
                 for (int i = 0; i < expected.Length; i++) { total++; if (expected[i] == p.Span[i]) exact++; }
@@ -70,15 +71,15 @@ public class OptimizerTests(ITestOutputHelper output)
     [InlineData("clip_norm_keeps")]
     public void ClipByGlobalNormMatchesTorch(string name)
     {
-        var fixture = TestOnlySafetensors.Read(Path.Combine(FixtureDirectory, name + ".safetensors"));
+        var fixture = SafeTensorFile.Load(Path.Combine(FixtureDirectory, name + ".safetensors"));
         var parameters = GradientsFrom(fixture);
         double maxNorm = double.Parse(fixture.Metadata["max_norm"], CultureInfo.InvariantCulture);
         double norm = GradientClipping.ClipByGlobalNorm(parameters, maxNorm);
-        double torchNorm = fixture.Tensors["total_norm"].Span[0];
+        double torchNorm = fixture.GetTensor("total_norm").Span[0];
         Assert.True(Math.Abs(norm - torchNorm) <= Tolerance * torchNorm, $"norm {norm} vs torch {torchNorm}");
         foreach (var p in parameters)
         {
-            double error = RelativeMaxNormError(fixture.Tensors["clipped." + p.Name].Span, p.GradSpan);
+            double error = RelativeMaxNormError(fixture.GetTensor("clipped." + p.Name).Span, p.GradSpan);
             output.WriteLine($"{name} {p.Name}: max relative error {error:E2}");
             Assert.True(error <= Tolerance, $"{name} {p.Name}: {error:E2}");
         }
@@ -87,11 +88,11 @@ public class OptimizerTests(ITestOutputHelper output)
     [Fact]
     public void ClipByValueMatchesTorch()
     {
-        var fixture = TestOnlySafetensors.Read(Path.Combine(FixtureDirectory, "clip_value.safetensors"));
+        var fixture = SafeTensorFile.Load(Path.Combine(FixtureDirectory, "clip_value.safetensors"));
         var parameters = GradientsFrom(fixture);
         GradientClipping.ClipByValue(parameters, float.Parse(fixture.Metadata["clip_value"], CultureInfo.InvariantCulture));
         foreach (var p in parameters)
-            Assert.Equal(fixture.Tensors["clipped." + p.Name].Span.ToArray(), p.GradSpan.ToArray());
+            Assert.Equal(fixture.GetTensor("clipped." + p.Name).Span.ToArray(), p.GradSpan.ToArray());
     }
 
     [Fact]
@@ -363,12 +364,12 @@ public class OptimizerTests(ITestOutputHelper output)
         };
     }
 
-    private static Parameter[] GradientsFrom(TestOnlySafetensors fixture)
+    private static Parameter[] GradientsFrom(SafeTensorFile fixture)
     {
         string[] names = ["weight", "bias"];
         return names.Select(n =>
         {
-            var grad = fixture.Tensors["grad." + n];
+            var grad = fixture.GetTensor("grad." + n);
             var p = new Parameter(n, new Tensor(grad.Shape));
             grad.Span.CopyTo(p.GradSpan);
             return p;
@@ -387,44 +388,5 @@ public class OptimizerTests(ITestOutputHelper output)
             if (float.IsNaN(actual[i]) != float.IsNaN(expected[i])) return double.PositiveInfinity;
         }
         return diff == 0 ? 0 : diff / scale;
-    }
-}
-
-/// <summary>
-/// TEST-ONLY minimal safetensors reader (F32 tensors and the __metadata__ map), for the optimizer
-/// fixtures until the library's own reader (Serialization, another branch) is merged.
-/// Format: 8-byte little-endian header length, JSON header, raw little-endian data.
-/// </summary>
-internal sealed class TestOnlySafetensors
-{
-    public Dictionary<string, Tensor> Tensors { get; } = new(StringComparer.Ordinal);
-    public Dictionary<string, string> Metadata { get; } = new(StringComparer.Ordinal);
-
-    public static TestOnlySafetensors Read(string path)
-    {
-        byte[] bytes = File.ReadAllBytes(path);
-        long headerLength = BinaryPrimitives.ReadInt64LittleEndian(bytes);
-        if (headerLength <= 0 || 8 + headerLength > bytes.Length) throw new InvalidDataException($"{path}: bad header length {headerLength}.");
-        int dataStart = 8 + (int)headerLength;
-        using var header = JsonDocument.Parse(bytes.AsMemory(8, (int)headerLength));
-        var result = new TestOnlySafetensors();
-        foreach (var entry in header.RootElement.EnumerateObject())
-        {
-            if (entry.Name == "__metadata__")
-            {
-                foreach (var m in entry.Value.EnumerateObject()) result.Metadata[m.Name] = m.Value.GetString()!;
-                continue;
-            }
-            if (entry.Value.GetProperty("dtype").GetString() != "F32") throw new InvalidDataException($"{path}: '{entry.Name}' is not F32.");
-            int[] shape = entry.Value.GetProperty("shape").EnumerateArray().Select(d => d.GetInt32()).ToArray();
-            long[] offsets = entry.Value.GetProperty("data_offsets").EnumerateArray().Select(d => d.GetInt64()).ToArray();
-            var tensor = new Tensor(shape);
-            if (offsets[1] - offsets[0] != 4L * tensor.Length || dataStart + offsets[1] > bytes.Length)
-                throw new InvalidDataException($"{path}: '{entry.Name}' offsets do not match its shape.");
-            for (int i = 0; i < tensor.Length; i++)
-                tensor.Data[i] = BinaryPrimitives.ReadSingleLittleEndian(bytes.AsSpan(dataStart + (int)offsets[0] + 4 * i));
-            result.Tensors[entry.Name] = tensor;
-        }
-        return result;
     }
 }
