@@ -1,0 +1,121 @@
+using System.Diagnostics;
+using System.Globalization;
+using Recurrent.Numerics;
+
+namespace Recurrent.Bench;
+
+/// <summary>
+/// GEMM throughput on square products and the shapes an RNN spends its time in; the same
+/// shapes as scripts/bench_gemm_numpy.py, so the two can be compared line by line.
+/// Each shape is warmed up, then timed <c>reps</c> times (each rep long enough to time
+/// reliably); the median rep is reported.
+/// </summary>
+internal static class GemmBenchmark
+{
+    /// <summary>One product C[m×n] = op(A)·op(B) with op(A) m×k and op(B) k×n.</summary>
+    private sealed record Shape(string Name, int M, int N, int K, bool TransA, bool TransB);
+
+    private static readonly Shape[] Shapes =
+    [
+        new("square 256", 256, 256, 256, false, false),
+        new("square 512", 512, 512, 512, false, false),
+        new("square 1024", 1024, 1024, 1024, false, false),
+        new("square 2048", 2048, 2048, 2048, false, false),
+        new("input projection 2048x256 * 256x1024", 2048, 1024, 256, false, false),
+        new("32x512 * 512x2048", 32, 2048, 512, false, false),
+        new("recurrent step 32x512 * (2048x512)T", 32, 2048, 512, false, true),
+        new("weight gradient (2048x1120)T * 1120x256", 2048, 256, 1120, true, false),
+        new("batch-1 GEMV 1x512 * (2048x512)T", 1, 2048, 512, false, true),
+    ];
+
+    public static int Run(string[] args)
+    {
+        int threads = 1, reps = 5;
+        double minSeconds = 0.15;
+        SimdLevel? simd = null;
+        string? only = null;
+        var shapes = new List<Shape>();
+        for (int i = 0; i < args.Length; i++)
+        {
+            string arg = args[i];
+            string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{arg} needs a value.");
+            switch (arg)
+            {
+                case "--threads": threads = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--reps": reps = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--min-seconds": minSeconds = double.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--simd": simd = Enum.Parse<SimdLevel>(Next(), ignoreCase: true); break;
+                case "--only": only = Next(); break;
+                case "--shape": shapes.Add(ParseShape(Next())); break;
+                case "--help" or "-h":
+                    Console.WriteLine("gemm [--threads N] [--reps N] [--min-seconds S] [--simd Scalar|Vector|Avx2|Avx512] [--only SUBSTRING] [--shape MxNxK[:NT]]...");
+                    Console.WriteLine("--shape replaces the standard shapes; the optional suffix gives op(A) and op(B) as N (as stored) or T (transposed).");
+                    Console.WriteLine("Prints one tab-separated line per shape: name, m, n, k, threads, GFLOP/s (median of reps).");
+                    return 0;
+                default:
+                    Console.Error.WriteLine($"gemm: unknown option '{arg}' (try --help)");
+                    return 2;
+            }
+        }
+        if (reps < 1) { Console.Error.WriteLine("gemm: --reps must be at least 1"); return 2; }
+
+        var compute = new Compute(threads, simd);
+        Console.WriteLine($"# Recurrent GEMM, {compute.Simd}, {threads} thread(s), median of {reps}");
+        Console.WriteLine("# shape\tm\tn\tk\tthreads\tGFLOP/s");
+        var rng = new Rng(1);
+        foreach (var shape in shapes.Count > 0 ? shapes : [.. Shapes])
+        {
+            if (only is not null && !shape.Name.Contains(only, StringComparison.OrdinalIgnoreCase)) continue;
+            double gflops = Measure(shape, compute, reps, minSeconds, rng);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{shape.Name}\t{shape.M}\t{shape.N}\t{shape.K}\t{threads}\t{gflops:F1}"));
+        }
+        return 0;
+    }
+
+    /// <summary>Parses "MxNxK" or "MxNxK:NT" (N = as stored, T = transposed, for A then B).</summary>
+    private static Shape ParseShape(string text)
+    {
+        string[] parts = text.Split(':');
+        string[] dims = parts[0].Split('x');
+        string flags = parts.Length > 1 ? parts[1].ToUpperInvariant() : "NN";
+        if (dims.Length != 3 || flags.Length != 2 || flags.Any(f => f is not ('N' or 'T')))
+            throw new ArgumentException($"--shape '{text}' is not MxNxK or MxNxK:NT.");
+        int m = int.Parse(dims[0], CultureInfo.InvariantCulture), n = int.Parse(dims[1], CultureInfo.InvariantCulture);
+        int k = int.Parse(dims[2], CultureInfo.InvariantCulture);
+        return new Shape(text, m, n, k, flags[0] == 'T', flags[1] == 'T');
+    }
+
+    private static double Measure(Shape s, Compute compute, int reps, double minSeconds, Rng rng)
+    {
+        int lda = s.TransA ? s.M : s.K, ldb = s.TransB ? s.K : s.N;
+        var a = Random(rng, s.M * s.K);
+        var b = Random(rng, s.K * s.N);
+        var c = new float[s.M * s.N];
+        void Once() => Gemm.Multiply(compute, s.TransA, s.TransB, s.M, s.N, s.K, 1f, a, lda, b, ldb, 0f, c, s.N);
+
+        // Warm-up: lets the JIT reach its final tier and the pack buffers reach full size.
+        var clock = Stopwatch.StartNew();
+        int calls = 0;
+        while (clock.Elapsed.TotalSeconds < Math.Max(0.3, minSeconds) || calls < 3) { Once(); calls++; }
+        int perRep = Math.Max(1, (int)(calls * minSeconds / clock.Elapsed.TotalSeconds));
+
+        var rates = new double[reps];
+        for (int r = 0; r < reps; r++)
+        {
+            long start = Stopwatch.GetTimestamp();
+            for (int i = 0; i < perRep; i++) Once();
+            double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+            rates[r] = 2.0 * s.M * s.N * s.K * perRep / seconds / 1e9;
+        }
+        Array.Sort(rates);
+        return rates[reps / 2];
+    }
+
+    private static float[] Random(Rng rng, int count)
+    {
+        var x = new float[count];
+        for (int i = 0; i < count; i++) x[i] = rng.NextFloat() * 2 - 1;
+        return x;
+    }
+}

@@ -1,0 +1,114 @@
+namespace Recurrent.Numerics;
+
+/// <summary>
+/// One GEMM problem as raw pointers (the caller keeps the buffers pinned), with views of a
+/// band of rows or columns of C for splitting the work between threads.
+/// </summary>
+internal readonly unsafe struct GemmProblem(bool transA, bool transB, int m, int n, int k,
+    float alpha, float* a, nint lda, float* b, nint ldb, float beta, float* c, nint ldc)
+{
+    public readonly bool TransA = transA, TransB = transB;
+    public readonly int M = m, N = n, K = k;
+    public readonly float Alpha = alpha, Beta = beta;
+    public readonly float* A = a, B = b, C = c;
+    public readonly nint Lda = lda, Ldb = ldb, Ldc = ldc;
+
+    /// <summary>Rows [i0, i0 + rows) of C and of op(A), all of op(B).</summary>
+    public GemmProblem Rows(int i0, int rows) =>
+        new(TransA, TransB, rows, N, K, Alpha, TransA ? A + i0 : A + i0 * Lda, Lda, B, Ldb, Beta, C + i0 * Ldc, Ldc);
+
+    /// <summary>Columns [j0, j0 + cols) of C and of op(B), all of op(A).</summary>
+    public GemmProblem Columns(int j0, int cols) =>
+        new(TransA, TransB, M, cols, K, Alpha, A, Lda, TransB ? B + j0 * Ldb : B + j0, Ldb, Beta, C + j0, Ldc);
+}
+
+/// <summary>
+/// The packed, cache-blocked GEMM (Goto/BLIS loop nest) around a micro-kernel:
+/// <code>
+/// for jc in 0..n step NC            a KC×NC panel of op(B), packed into NR-wide micro-panels (L3)
+///   for pc in 0..k step KC          rank-KC update; beta applies to the first only
+///     for ic in 0..m step MC        an MC×KC block of op(A), packed into MR-wide micro-panels (L2)
+///       for jr in 0..nc step NR     one KC×NR micro-panel of B (packed on first use, then reused; L1)
+///         for ir in 0..mc step MR   C[ic+ir.., jc+jr..] (MR×NR) = kernel(Ã micro-panel, B̃ micro-panel)
+/// </code>
+/// Edge tiles (fewer than MR rows or NR columns left) run the same kernel on a copy of the tile,
+/// so every element of C is computed by the same instructions wherever it lies.
+/// </summary>
+internal static unsafe class GemmBlocked
+{
+    /// <summary>B micro-panels packed together when B's rows are contiguous (one sweep of PackGroup·NR columns per row).</summary>
+    private const int PackGroup = 8;
+
+    public static void Run<TK>(in GemmProblem g) where TK : struct, IGemmKernel
+    {
+        int mr = TK.MR, nr = TK.NR;
+        int kcMax = Math.Min(TK.KC, g.K);
+        int mcMax = Math.Min(TK.MC, RoundUp(g.M, mr));
+        int ncMax = Math.Min(TK.NC, RoundUp(g.N, nr));
+        int aFloats = GemmScratch.Align(mcMax * kcMax);
+        int bFloats = GemmScratch.Align(ncMax * kcMax);
+        float* aPack = GemmScratch.Get(aFloats + bFloats + mr * nr);
+        float* bPack = aPack + aFloats;
+        float* tile = bPack + bFloats;
+        SimdLevel level = TK.Level;
+
+        for (int jc = 0; jc < g.N; jc += TK.NC)
+        {
+            int nc = Math.Min(TK.NC, g.N - jc);
+            for (int pc = 0; pc < g.K; pc += TK.KC)
+            {
+                int kc = Math.Min(TK.KC, g.K - pc);
+                float beta = pc == 0 ? g.Beta : 1f;
+                for (int ic = 0; ic < g.M; ic += TK.MC)
+                {
+                    int mc = Math.Min(TK.MC, g.M - ic);
+                    for (int ir = 0; ir < mc; ir += mr)
+                    {
+                        int rows = Math.Min(mr, mc - ir);
+                        float* dst = aPack + ir * kc;
+                        if (g.TransA)
+                            GemmPacking.PackAlongLanes(g.A + pc * g.Lda + ic + ir, g.Lda, rows, kc, mr, dst, level);
+                        else
+                            GemmPacking.PackAlongDepth(g.A + (ic + ir) * g.Lda + pc, g.Lda, rows, kc, mr, dst, level);
+                    }
+                    for (int jr = 0; jr < nc; jr += nr)
+                    {
+                        int cols = Math.Min(nr, nc - jr);
+                        float* bp = bPack + jr * kc;
+                        if (ic == 0)
+                        {
+                            if (g.TransB)
+                                GemmPacking.PackAlongDepth(g.B + (jc + jr) * g.Ldb + pc, g.Ldb, cols, kc, nr, bp, level);
+                            else if (jr % (PackGroup * nr) == 0)
+                                GemmPacking.PackAlongLanesWide(g.B + pc * g.Ldb + jc + jr, g.Ldb, Math.Min(PackGroup * nr, nc - jr), kc, nr, bp, level);
+                        }
+                        for (int ir = 0; ir < mc; ir += mr)
+                        {
+                            int rows = Math.Min(mr, mc - ir);
+                            float* c = g.C + (ic + ir) * g.Ldc + jc + jr;
+                            if (rows == mr && cols == nr)
+                                TK.Tile(kc, aPack + ir * kc, bp, c, g.Ldc, g.Alpha, beta);
+                            else
+                                EdgeTile<TK>(kc, aPack + ir * kc, bp, c, g.Ldc, rows, cols, g.Alpha, beta, tile);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>A tile with fewer than MR rows or NR columns: run the full kernel on a copy, write back the real part.</summary>
+    private static void EdgeTile<TK>(int kc, float* a, float* b, float* c, nint ldc, int rows, int cols,
+        float alpha, float beta, float* tile) where TK : struct, IGemmKernel
+    {
+        int nr = TK.NR;
+        if (beta != 0)
+            for (int i = 0; i < rows; i++)
+                new ReadOnlySpan<float>(c + i * ldc, cols).CopyTo(new Span<float>(tile + i * nr, cols));
+        TK.Tile(kc, a, b, tile, nr, alpha, beta);
+        for (int i = 0; i < rows; i++)
+            new ReadOnlySpan<float>(tile + i * nr, cols).CopyTo(new Span<float>(c + i * ldc, cols));
+    }
+
+    public static int RoundUp(int x, int multiple) => (x + multiple - 1) / multiple * multiple;
+}
