@@ -34,6 +34,15 @@ public abstract class RecurrentLayer
 
     public Compute Compute { get; set; } = Compute.SingleThread;
 
+    /// <summary>
+    /// Diagnostics hook (see Recurrent.Diagnostics.HiddenGradientRecorder): when set, each
+    /// <see cref="Backward"/> writes ‖dL/dh_t‖ into element t, the L2 norm over the active rows
+    /// of the whole batch's gradient w.r.t. this layer's state h_t (its recurrent path plus the
+    /// output's own gradient), taken from the BPTT loop itself. Must hold at least T elements.
+    /// Null (the default) costs one null test per step.
+    /// </summary>
+    public double[]? HiddenGradientNorms { get; set; }
+
     // Forward workspaces, indexed by time t (not by processing order).
     protected readonly Tensor Gates = new(0);      // [T, B, G·H]: pre-activations, then activations
     protected readonly Tensor HPrev = new(0);      // [T, B, H]: the state each step read
@@ -173,6 +182,9 @@ public abstract class RecurrentLayer
 
         var dh = DH.Span;
         if (dHFinal.IsEmpty) dh.Clear(); else dHFinal.CopyTo(dh);
+        var normSink = HiddenGradientNorms;
+        if (normSink is not null && normSink.Length < t)
+            throw new InvalidOperationException($"HiddenGradientNorms holds {normSink.Length} values; this batch has T = {t} steps.");
         var dhNext = DHNext.Span;
 
         for (int s = t - 1; s >= 0; s--)
@@ -189,6 +201,7 @@ public abstract class RecurrentLayer
                     System.Numerics.Tensors.TensorPrimitives.Add(dhRow, dOutT.Slice(row * H, H), dhRow);
                 }
             }
+            if (normSink is not null) normSink[time] = ActiveRowsNorm(dh, time);
             // Gate gradients; writes the part of dL/dh_{t-1} that bypasses W_hh into dhNext.
             StepBackward(time, dh, dhNext);
             // dL/dh_{t-1} += dGates_hh · W_hh
@@ -211,6 +224,19 @@ public abstract class RecurrentLayer
         if (BiasIh is not null) Kernels.AddRows(dGates, rows, gh, BiasIh.GradSpan);
         if (BiasHh is not null) Kernels.AddRows(dGatesHh, rows, gh, BiasHh.GradSpan);
         FinishBackward();
+    }
+
+    /// <summary>L2 norm of the active rows of a [B, H] matrix, accumulated in double (diagnostics hook).</summary>
+    private double ActiveRowsNorm(ReadOnlySpan<float> m, int time)
+    {
+        int H = HiddenSize;
+        double sum = 0;
+        for (int row = 0; row < B; row++)
+        {
+            if (!IsActive(row, time)) continue;
+            foreach (float v in m.Slice(row * H, H)) sum += (double)v * v;
+        }
+        return Math.Sqrt(sum);
     }
 
     /// <summary>The bias folded into the input projection: b_ih + b_hh (GRU overrides: b_ih only).</summary>
