@@ -1,0 +1,44 @@
+using Recurrent.Generation;
+using Recurrent.Models;
+using Recurrent.Numerics;
+using Recurrent.Text;
+using Recurrent.Training;
+
+namespace Recurrent.Cli.Commands;
+
+/// <summary>Opening a trained model: a checkpoint file, or a run directory holding best.ckpt.</summary>
+public static class ModelFiles
+{
+    public static string Resolve(string path)
+    {
+        if (Directory.Exists(path))
+        {
+            foreach (var name in new[] { LanguageModelTrainer.BestFile, LanguageModelTrainer.LatestFile })
+            {
+                var candidate = Path.Combine(path, name);
+                if (File.Exists(candidate)) return candidate;
+            }
+            throw new FileNotFoundException($"Directory '{path}' holds no {LanguageModelTrainer.BestFile} or {LanguageModelTrainer.LatestFile}.");
+        }
+        if (!File.Exists(path)) throw new FileNotFoundException($"Model '{path}' does not exist.", path);
+        return path;
+    }
+
+    public static (Checkpoint Checkpoint, LanguageModel Model, Vocabulary Vocabulary) Load(string path, int threads)
+    {
+        path = Resolve(path);
+        var checkpoint = Checkpoint.Load(path);
+        var vocabulary = Vocabulary.FromJson(checkpoint.VocabularyJson);
+        if (vocabulary.Count != checkpoint.Model.VocabularySize)
+            throw new CheckpointException($"Checkpoint '{path}': vocabulary has {vocabulary.Count} tokens but the model expects {checkpoint.Model.VocabularySize}.");
+        var model = new LanguageModel(checkpoint.Model, new Rng(0)) { Compute = new Compute(threads) };
+        checkpoint.LoadWeightsInto(model, path);
+        return (checkpoint, model, vocabulary);
+    }
+
+    public static TextGenerator Generator(string path, int threads)
+    {
+        var (_, model, vocabulary) = Load(path, threads);
+        return new TextGenerator(model, vocabulary);
+    }
+}

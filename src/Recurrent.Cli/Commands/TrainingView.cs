@@ -1,0 +1,57 @@
+using System.Globalization;
+using Recurrent.Training;
+using Spectre.Console;
+
+namespace Recurrent.Cli.Commands;
+
+/// <summary>
+/// Shows a running training loop: a live progress bar (epoch, step, loss, tokens/s, ETA) on an
+/// interactive terminal, one plain line per evaluation otherwise (logs, CI, pipes).
+/// </summary>
+public static class TrainingView
+{
+    public static TrainingSummary Run(LanguageModelTrainer trainer, bool quiet, string unit)
+    {
+        bool live = !quiet && !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;
+        if (!live)
+        {
+            // Plain output: an evaluation line at most every 5 seconds (tiny epochs would flood a log).
+            var last = TimeSpan.FromSeconds(-10);
+            TrainingReport? pending = null;
+            var result = trainer.Run(r =>
+            {
+                if (!r.IsEvaluation || quiet) return;
+                pending = r;
+                if (r.Elapsed - last < TimeSpan.FromSeconds(5)) return;
+                Console.WriteLine(Line(r, unit));
+                last = r.Elapsed;
+                pending = null;
+            });
+            if (pending is not null) Console.WriteLine(Line(pending, unit));
+            return result;
+        }
+
+        TrainingSummary? summary = null;
+        AnsiConsole.Progress()
+            .AutoClear(false)
+            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
+            .Start(ctx =>
+            {
+                var task = ctx.AddTask("starting", maxValue: 1);
+                summary = trainer.Run(r =>
+                {
+                    double done = (r.Epoch - 1 + (double)r.Window / Math.Max(1, r.WindowsPerEpoch)) / r.Epochs;
+                    task.MaxValue = 1;
+                    task.Value = Math.Clamp(done, 0, 1);
+                    task.Description = Markup.Escape(
+                        $"epoch {r.Epoch}/{r.Epochs} step {r.Step} loss {r.TrainLoss:F3} {r.TokensPerSecond:N0} tok/s");
+                    if (r.IsEvaluation) AnsiConsole.MarkupLine(Markup.Escape(Line(r, unit)));
+                });
+                task.Value = task.MaxValue;
+            });
+        return summary!;
+    }
+
+    public static string Line(TrainingReport r, string unit) => string.Create(CultureInfo.InvariantCulture,
+        $"epoch {r.Epoch}/{r.Epochs}  step {r.Step}  train {r.TrainLoss:F4}  valid {r.ValidLoss:F4} nats/{unit} (ppl {Math.Exp(r.ValidLoss ?? double.NaN):F2})  {r.TokensPerSecond:N0} tok/s  lr {r.LearningRate:G3}  {r.Elapsed:hh\\:mm\\:ss}");
+}

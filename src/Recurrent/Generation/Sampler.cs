@@ -1,0 +1,94 @@
+using System.Numerics.Tensors;
+using Recurrent.Numerics;
+
+namespace Recurrent.Generation;
+
+/// <summary>
+/// Draws the next token from logits: softmax with temperature τ, optionally restricted to the k
+/// most likely tokens (top-k) and/or the smallest set whose probability reaches p (nucleus, top-p).
+/// τ = 0 means greedy (argmax). Reuses its scratch buffers: one Sampler per generation loop.
+/// </summary>
+public sealed class Sampler
+{
+    private float[] _probs = [];
+    private int[] _order = [];
+
+    public float Temperature { get; }
+    public int TopK { get; }
+    public float TopP { get; }
+
+    /// <param name="temperature">τ ≥ 0 (0 = greedy).</param>
+    /// <param name="topK">0 = no limit, else keep the k most likely.</param>
+    /// <param name="topP">in (0, 1]; 1 = no nucleus cut.</param>
+    public Sampler(float temperature = 1f, int topK = 0, float topP = 1f)
+    {
+        if (!(temperature >= 0 && float.IsFinite(temperature))) throw new ArgumentOutOfRangeException(nameof(temperature), temperature, "Temperature must be a finite number ≥ 0 (0 = greedy).");
+        if (topK < 0) throw new ArgumentOutOfRangeException(nameof(topK), topK, "top-k must be ≥ 0 (0 = off).");
+        if (!(topP > 0 && topP <= 1)) throw new ArgumentOutOfRangeException(nameof(topP), topP, "top-p must be in (0, 1].");
+        Temperature = temperature;
+        TopK = topK;
+        TopP = topP;
+    }
+
+    public int Sample(ReadOnlySpan<float> logits, Rng rng)
+    {
+        int V = logits.Length;
+        if (V == 0) throw new ArgumentException("No logits to sample from.", nameof(logits));
+        if (Temperature == 0) return TensorPrimitives.IndexOfMax(logits);
+        if (_probs.Length != V) { _probs = new float[V]; _order = new int[V]; }
+        var p = _probs.AsSpan();
+        Softmax(logits, Temperature, p);
+        int n = V;
+        var order = _order.AsSpan();
+        if (TopK > 0 || TopP < 1)
+        {
+            for (int i = 0; i < V; i++) order[i] = i;
+            var probs = _probs;
+            order.Sort((a, b) => probs[b].CompareTo(probs[a]) is var c && c != 0 ? c : a.CompareTo(b));
+            if (TopK > 0) n = Math.Min(n, TopK);
+            if (TopP < 1)
+            {
+                double mass = 0;
+                for (int i = 0; i < n; i++)
+                {
+                    mass += p[order[i]];
+                    if (mass >= TopP) { n = i + 1; break; }
+                }
+            }
+        }
+        else
+        {
+            for (int i = 0; i < V; i++) order[i] = i;
+        }
+        double total = 0;
+        for (int i = 0; i < n; i++) total += p[order[i]];
+        double u = rng.NextDouble() * total, acc = 0;
+        for (int i = 0; i < n; i++)
+        {
+            acc += p[order[i]];
+            if (u < acc) return order[i];
+        }
+        return order[n - 1];
+    }
+
+    /// <summary>Softmax of logits/τ into <paramref name="probabilities"/>, max subtracted first.</summary>
+    public static void Softmax(ReadOnlySpan<float> logits, float temperature, Span<float> probabilities)
+    {
+        float max = TensorPrimitives.Max(logits);
+        float inv = 1f / temperature;
+        for (int i = 0; i < logits.Length; i++) probabilities[i] = (logits[i] - max) * inv;
+        TensorPrimitives.Exp(probabilities, probabilities);
+        double sum = 0;
+        foreach (float v in probabilities) sum += v;
+        TensorPrimitives.Multiply(probabilities, (float)(1 / sum), probabilities);
+    }
+
+    /// <summary>The k most likely tokens with their probabilities (τ = 1), most likely first.</summary>
+    public static IReadOnlyList<(int Id, double Probability)> TopTokens(ReadOnlySpan<float> logits, int k)
+    {
+        if (k < 1) throw new ArgumentOutOfRangeException(nameof(k), k, "k must be at least 1.");
+        var p = new float[logits.Length];
+        Softmax(logits, 1f, p);
+        return Enumerable.Range(0, p.Length).OrderByDescending(i => p[i]).ThenBy(i => i).Take(k).Select(i => (i, (double)p[i])).ToList();
+    }
+}

@@ -1,0 +1,153 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Recurrent.Models;
+using Recurrent.Numerics;
+using Recurrent.Serialization;
+
+namespace Recurrent.Training;
+
+/// <summary>Raised for a file that is not a Recurrent checkpoint, is of another version, truncated or corrupt.</summary>
+public sealed class CheckpointException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>Where a run stands: everything besides tensors that exact resume needs.</summary>
+public sealed record TrainingProgressState
+{
+    public int Epoch { get; init; }
+    public int Window { get; init; }
+    public long Step { get; init; }
+    public long Tokens { get; init; }
+    public double BestValidLoss { get; init; } = double.PositiveInfinity;
+    public double ElapsedSeconds { get; init; }
+    public long OptimizerSteps { get; init; }
+}
+
+/// <summary>
+/// One file holding a whole training run: model config, vocabulary, weights, optimizer
+/// moments, schedule state, RNG state, the carried hidden state and the data position.
+/// The container is safetensors (so the weights open in PyTorch as <c>model.*</c>), with the
+/// rest in <c>__metadata__</c>: a format marker, a version, and a SHA-256 checksum over the
+/// tensor bytes and the other metadata. Writes are atomic (temp file, flush, rename).
+/// </summary>
+public sealed class Checkpoint
+{
+    public const string FormatName = "recurrent-checkpoint";
+    public const int FormatVersion = 1;
+
+    public required LanguageModelConfig Model { get; init; }
+    public required string VocabularyJson { get; init; }
+    public required TrainingOptions Training { get; init; }
+    public required TrainingProgressState Progress { get; init; }
+    public required IReadOnlyDictionary<string, Tensor> Weights { get; init; }
+    public IReadOnlyDictionary<string, Tensor> OptimizerState { get; init; } = new Dictionary<string, Tensor>();
+    public IReadOnlyDictionary<string, double> ScheduleState { get; init; } = new Dictionary<string, double>();
+    public ulong[] RngState { get; init; } = [];
+    public Tensor? StateH { get; init; }
+    public Tensor? StateC { get; init; }
+
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = false, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
+
+    public void Save(string path)
+    {
+        var tensors = new List<KeyValuePair<string, Tensor>>();
+        foreach (var (k, v) in Weights) tensors.Add(new("model." + k, v));
+        foreach (var (k, v) in OptimizerState) tensors.Add(new("optimizer." + k, v));
+        if (StateH is not null) tensors.Add(new("state.h", StateH));
+        if (StateC is not null) tensors.Add(new("state.c", StateC));
+        var meta = new Dictionary<string, string>
+        {
+            ["format"] = FormatName,
+            ["version"] = FormatVersion.ToString(CultureInfo.InvariantCulture),
+            ["model"] = JsonSerializer.Serialize(Model, Json),
+            ["vocabulary"] = VocabularyJson,
+            ["training"] = JsonSerializer.Serialize(Training, Json),
+            ["progress"] = JsonSerializer.Serialize(Progress, Json),
+            ["schedule"] = JsonSerializer.Serialize(ScheduleState, Json),
+            ["rng"] = string.Join(",", RngState.Select(s => s.ToString("x16", CultureInfo.InvariantCulture))),
+        };
+        meta["checksum"] = Checksum(tensors, meta);
+        SafeTensors.Save(path, tensors, meta);
+    }
+
+    public static Checkpoint Load(string path)
+    {
+        if (!File.Exists(path)) throw new CheckpointException($"Checkpoint '{path}' does not exist.");
+        SafeTensorFile file;
+        try { file = SafeTensorFile.Load(path); }
+        catch (SafeTensorsException e) { throw new CheckpointException($"'{path}' is not a Recurrent checkpoint or is corrupt: {e.Message}", e); }
+        catch (IOException e) { throw new CheckpointException($"Cannot read checkpoint '{path}': {e.Message}", e); }
+        var meta = file.Metadata;
+        if (!meta.TryGetValue("format", out var format) || format != FormatName)
+            throw new CheckpointException($"'{path}' is a safetensors file but not a Recurrent checkpoint (no '{FormatName}' marker).");
+        if (!meta.TryGetValue("version", out var version) || version != FormatVersion.ToString(CultureInfo.InvariantCulture))
+            throw new CheckpointException($"Checkpoint '{path}' has format version {version ?? "(none)"}; this build reads version {FormatVersion}.");
+        var tensors = file.Names.Select(n => new KeyValuePair<string, Tensor>(n, file.GetTensor(n))).ToList();
+        if (!meta.TryGetValue("checksum", out var stored) || stored != Checksum(tensors, meta))
+            throw new CheckpointException($"Checkpoint '{path}' is corrupt: its checksum does not match its contents.");
+        try
+        {
+            var model = JsonSerializer.Deserialize<LanguageModelConfig>(Get(meta, "model", path), Json)!;
+            model.Validate();
+            var training = JsonSerializer.Deserialize<TrainingOptions>(Get(meta, "training", path), Json)!;
+            var progress = JsonSerializer.Deserialize<TrainingProgressState>(Get(meta, "progress", path), Json)!;
+            var schedule = JsonSerializer.Deserialize<Dictionary<string, double>>(Get(meta, "schedule", path), Json)!;
+            var rngText = Get(meta, "rng", path);
+            ulong[] rng = rngText.Length == 0 ? [] : rngText.Split(',').Select(s => ulong.Parse(s, NumberStyles.HexNumber, CultureInfo.InvariantCulture)).ToArray();
+            var byName = tensors.ToDictionary(t => t.Key, t => t.Value);
+            return new Checkpoint
+            {
+                Model = model,
+                VocabularyJson = Get(meta, "vocabulary", path),
+                Training = training,
+                Progress = progress,
+                ScheduleState = schedule,
+                RngState = rng,
+                Weights = Strip(byName, "model."),
+                OptimizerState = Strip(byName, "optimizer."),
+                StateH = byName.GetValueOrDefault("state.h"),
+                StateC = byName.GetValueOrDefault("state.c"),
+            };
+        }
+        catch (Exception e) when (e is JsonException or FormatException or ArgumentException or OverflowException or NullReferenceException)
+        {
+            throw new CheckpointException($"Checkpoint '{path}' has invalid metadata: {e.Message}", e);
+        }
+    }
+
+    /// <summary>Copies the stored weights into <paramref name="model"/>, checking names and shapes.</summary>
+    public void LoadWeightsInto(LanguageModel model, string path)
+    {
+        foreach (var (name, p) in model.NamedParameters)
+        {
+            if (!Weights.TryGetValue(name, out var t))
+                throw new CheckpointException($"Checkpoint '{path}' lacks the weight '{name}'.");
+            if (!t.Shape.AsSpan().SequenceEqual(p.Value.Shape))
+                throw new CheckpointException($"Checkpoint '{path}': weight '{name}' is {t.ShapeString}; the model needs {p.Value.ShapeString}.");
+            t.Span.CopyTo(p.Span);
+        }
+        int expected = model.NamedParameters.Count;
+        if (Weights.Count != expected)
+            throw new CheckpointException($"Checkpoint '{path}' holds {Weights.Count} weights; the model has {expected}.");
+    }
+
+    private static string Get(IReadOnlyDictionary<string, string> meta, string key, string path) =>
+        meta.TryGetValue(key, out var v) ? v : throw new CheckpointException($"Checkpoint '{path}' lacks the '{key}' entry.");
+
+    private static Dictionary<string, Tensor> Strip(Dictionary<string, Tensor> all, string prefix) =>
+        all.Where(kv => kv.Key.StartsWith(prefix, StringComparison.Ordinal)).ToDictionary(kv => kv.Key[prefix.Length..], kv => kv.Value);
+
+    /// <summary>SHA-256 over every tensor (name, shape, float bytes) in name order and every metadata entry but the checksum, in key order.</summary>
+    private static string Checksum(IEnumerable<KeyValuePair<string, Tensor>> tensors, IReadOnlyDictionary<string, string> meta)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        foreach (var (name, t) in tensors.OrderBy(t => t.Key, StringComparer.Ordinal))
+        {
+            hash.AppendData(Encoding.UTF8.GetBytes(name + "[" + string.Join(",", t.Shape) + "]\n"));
+            hash.AppendData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(t.Span));
+        }
+        foreach (var (k, v) in meta.Where(kv => kv.Key != "checksum").OrderBy(kv => kv.Key, StringComparer.Ordinal))
+            hash.AppendData(Encoding.UTF8.GetBytes(k + "=" + v + "\n"));
+        return Convert.ToHexStringLower(hash.GetHashAndReset());
+    }
+}
