@@ -67,8 +67,8 @@ public class GemmTests
             cases.Add(MakeCase(rng, transA, transB, m, n, k, alpha, beta, pad));
             variant++;
         }
-        // Crossing the cache blocks of every kernel (MC, KC, NC) and the column blocks of the vector paths.
-        (int M, int N, int K)[] blocks = [(300, 40, 600), (21, 2100, 20), (40, 50, 513), (2, 1000, 33), (1, 700, 300), (700, 1, 300), (1, 1, 40), (64, 2048, 64)];
+        // Crossing the cache blocks of every kernel (MC, KC, NC), the column strips of the few-row paths, and the switch between them.
+        (int M, int N, int K)[] blocks = [(300, 40, 600), (21, 2100, 20), (40, 50, 513), (2, 1000, 33), (1, 700, 300), (700, 1, 300), (1, 1, 40), (4, 300, 77), (5, 50, 9), (64, 2048, 64)];
         foreach (var (m, n, k) in blocks)
         foreach (bool transA in new[] { false, true })
         foreach (bool transB in new[] { false, true })
@@ -141,7 +141,7 @@ public class GemmTests
     {
         var rng = new Rng(7);
         // Large enough to be split: by columns (n ≥ m), by rows (m > n), and the two matrix-vector paths.
-        (int M, int N, int K)[] shapes = [(130, 333, 257), (300, 70, 100), (1, 3000, 700), (3000, 1, 700), (32, 2048, 64)];
+        (int M, int N, int K)[] shapes = [(130, 333, 257), (300, 70, 100), (1, 3000, 700), (3, 2000, 300), (3000, 1, 700), (32, 2048, 64)];
         foreach (var (m, n, k) in shapes)
         foreach (bool transA in new[] { false, true })
         foreach (bool transB in new[] { false, true })
