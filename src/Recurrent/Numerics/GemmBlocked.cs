@@ -51,6 +51,9 @@ internal static unsafe class GemmBlocked
         float* bPack = aPack + aFloats;
         float* tile = bPack + bFloats;
         SimdLevel level = TK.Level;
+        // B that is not transposed and feeds a single block of A is read in place: packing it
+        // would cost a full extra pass for a panel that is used only once (small m).
+        bool directB = !g.TransB && g.M <= TK.MC;
 
         for (int jc = 0; jc < g.N; jc += TK.NC)
         {
@@ -75,10 +78,18 @@ internal static unsafe class GemmBlocked
                     {
                         int cols = Math.Min(nr, nc - jr);
                         float* bp = bPack + jr * kc;
-                        if (ic == 0)
+                        nint ldb = nr;
+                        if (directB && cols == nr)
+                        {
+                            bp = g.B + pc * g.Ldb + jc + jr;
+                            ldb = g.Ldb;
+                        }
+                        else if (ic == 0)
                         {
                             if (g.TransB)
                                 GemmPacking.PackAlongDepth(g.B + (jc + jr) * g.Ldb + pc, g.Ldb, cols, kc, nr, bp, level);
+                            else if (directB)
+                                GemmPacking.PackAlongLanes(g.B + pc * g.Ldb + jc + jr, g.Ldb, cols, kc, nr, bp, level);
                             else if (jr % (PackGroup * nr) == 0)
                                 GemmPacking.PackAlongLanesWide(g.B + pc * g.Ldb + jc + jr, g.Ldb, Math.Min(PackGroup * nr, nc - jr), kc, nr, bp, level);
                         }
@@ -87,9 +98,9 @@ internal static unsafe class GemmBlocked
                             int rows = Math.Min(mr, mc - ir);
                             float* c = g.C + (ic + ir) * g.Ldc + jc + jr;
                             if (rows == mr && cols == nr)
-                                TK.Tile(kc, aPack + ir * kc, bp, c, g.Ldc, g.Alpha, beta);
+                                TK.Tile(kc, aPack + ir * kc, bp, ldb, c, g.Ldc, g.Alpha, beta);
                             else
-                                EdgeTile<TK>(kc, aPack + ir * kc, bp, c, g.Ldc, rows, cols, g.Alpha, beta, tile);
+                                EdgeTile<TK>(kc, aPack + ir * kc, bp, ldb, c, g.Ldc, rows, cols, g.Alpha, beta, tile);
                         }
                     }
                 }
@@ -98,14 +109,14 @@ internal static unsafe class GemmBlocked
     }
 
     /// <summary>A tile with fewer than MR rows or NR columns: run the full kernel on a copy, write back the real part.</summary>
-    private static void EdgeTile<TK>(int kc, float* a, float* b, float* c, nint ldc, int rows, int cols,
+    private static void EdgeTile<TK>(int kc, float* a, float* b, nint ldb, float* c, nint ldc, int rows, int cols,
         float alpha, float beta, float* tile) where TK : struct, IGemmKernel
     {
         int nr = TK.NR;
         if (beta != 0)
             for (int i = 0; i < rows; i++)
                 new ReadOnlySpan<float>(c + i * ldc, cols).CopyTo(new Span<float>(tile + i * nr, cols));
-        TK.Tile(kc, a, b, tile, nr, alpha, beta);
+        TK.Tile(kc, a, b, ldb, tile, nr, alpha, beta);
         for (int i = 0; i < rows; i++)
             new ReadOnlySpan<float>(tile + i * nr, cols).CopyTo(new Span<float>(c + i * ldc, cols));
     }
