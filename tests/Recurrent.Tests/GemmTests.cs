@@ -179,6 +179,26 @@ public class GemmTests
                 Assert.True(expected[i].AsSpan().SequenceEqual(Run(cases[i], twoThreads)), $"round {round}, {cases[i]}");
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void WarmProductsAllocateNothing(int threads)
+    {
+        var rng = new Rng(17);
+        Case[] cases = [MakeUnchecked(rng, false, true, 40, 300, 200, 1f, 0f), MakeUnchecked(rng, true, false, 1, 500, 64, 1f, 1f),
+            MakeUnchecked(rng, false, false, 3, 200, 100, 1f, 0f)];
+        var compute = new Compute(threads);
+        foreach (var t in cases) Run(t, compute);
+        var c = cases.Select(t => (float[])t.C.Clone()).ToArray();
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < cases.Length; i++)
+        {
+            var t = cases[i];
+            Gemm.Multiply(compute, t.TransA, t.TransB, t.M, t.N, t.K, t.Alpha, t.A, t.Lda, t.B, t.Ldb, t.Beta, c[i], t.Ldc);
+        }
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
     /// <summary>A product without the (slow) reference, for comparisons between thread counts.</summary>
     private static Case MakeUnchecked(Rng rng, bool transA, bool transB, int m, int n, int k, float alpha, float beta)
     {
