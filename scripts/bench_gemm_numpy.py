@@ -63,7 +63,7 @@ def main():
     parser.add_argument("--threads", type=int, default=int(os.environ.get("OPENBLAS_NUM_THREADS", "0") or 0))
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--min-seconds", type=float, default=0.15)
-    parser.add_argument("--only", default=None)
+    parser.add_argument("--only", default=None, help="run only the standard shape with this name")
     parser.add_argument("--shape", action="append", default=[],
                         help="MxNxK or MxNxK:NT (N = as stored, T = transposed, for A then B); replaces the standard shapes")
     args = parser.parse_args()
@@ -72,7 +72,7 @@ def main():
     print("# shape\tm\tn\tk\tthreads\tGFLOP/s")
     shapes = [parse_shape(text) for text in args.shape] or SHAPES
     for name, m, n, k, ta, tb in shapes:
-        if args.only and args.only.lower() not in name.lower():
+        if args.only is not None and name != args.only:
             continue
         rate = measure(m, n, k, ta, tb, args.reps, args.min_seconds, rng)
         print(f"{name}\t{m}\t{n}\t{k}\t{args.threads}\t{rate:.1f}", flush=True)

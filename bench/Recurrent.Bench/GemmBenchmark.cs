@@ -47,9 +47,13 @@ internal static class GemmBenchmark
                 case "--simd": simd = Enum.Parse<SimdLevel>(Next(), ignoreCase: true); break;
                 case "--only": only = Next(); break;
                 case "--shape": shapes.Add(ParseShape(Next())); break;
+                case "--list":
+                    foreach (var shape in Shapes) Console.WriteLine(shape.Name);
+                    return 0;
                 case "--help" or "-h":
-                    Console.WriteLine("gemm [--threads N] [--reps N] [--min-seconds S] [--simd Scalar|Vector|Avx2|Avx512] [--only SUBSTRING] [--shape MxNxK[:NT]]...");
-                    Console.WriteLine("--shape replaces the standard shapes; the optional suffix gives op(A) and op(B) as N (as stored) or T (transposed).");
+                    Console.WriteLine("gemm [--threads N] [--reps N] [--min-seconds S] [--simd Scalar|Vector|Avx2|Avx512] [--only NAME] [--shape MxNxK[:NT]]... | --list");
+                    Console.WriteLine("--only runs the one standard shape with that name (see --list); --shape replaces the standard shapes,");
+                    Console.WriteLine("its optional suffix giving op(A) and op(B) as N (as stored) or T (transposed).");
                     Console.WriteLine("Prints one tab-separated line per shape: name, m, n, k, threads, GFLOP/s (median of reps).");
                     return 0;
                 default:
@@ -65,7 +69,7 @@ internal static class GemmBenchmark
         var rng = new Rng(1);
         foreach (var shape in shapes.Count > 0 ? shapes : [.. Shapes])
         {
-            if (only is not null && !shape.Name.Contains(only, StringComparison.OrdinalIgnoreCase)) continue;
+            if (only is not null && shape.Name != only) continue;
             double gflops = Measure(shape, compute, reps, minSeconds, rng);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{shape.Name}\t{shape.M}\t{shape.N}\t{shape.K}\t{threads}\t{gflops:F1}"));
