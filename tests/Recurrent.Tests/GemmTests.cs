@@ -153,6 +153,49 @@ public class GemmTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(Levels))]
+    public void PrePackedBMatchesReferenceAndUnpackedBits(SimdLevel level)
+    {
+        var rng = new Rng(19);
+        var packed = new PackedMatrix();
+        // Crossing KC and NC, few rows, one column; the same PackedMatrix re-packed for each.
+        (int M, int N, int K)[] shapes = [(9, 2100, 300), (70, 100, 600), (300, 50, 40), (3, 40, 17), (17, 1, 255), (1, 33, 5)];
+        foreach (var (m, n, k) in shapes)
+        foreach (bool transA in new[] { false, true })
+        foreach (bool transB in new[] { false, true })
+        {
+            var t = MakeCase(rng, transA, transB, m, n, k, 0.8f, m % 2 == 0 ? 0f : 0.5f, 2);
+            Gemm.Pack(new Compute(1, level), transB, k, n, t.B, t.Ldb, packed);
+            Assert.Equal((k, n, level), (packed.K, packed.N, packed.Simd));
+            var c = (float[])t.C.Clone();
+            Gemm.Multiply(new Compute(1, level), transA, m, t.Alpha, t.A, t.Lda, packed, t.Beta, c, t.Ldc);
+            double tolerance = Math.Max(1e-5, (k + 2) * 6e-8);
+            for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++)
+            {
+                int at = i * t.Ldc + j;
+                if (!(Math.Abs((double)c[at] - t.Expected[at]) <= tolerance * t.Bound[at] + 1e-30))
+                    Assert.Fail($"{level}, packed, {t}: C[{i},{j}] = {c[at]}, reference {t.Expected[at]}");
+            }
+            var two = (float[])t.C.Clone();
+            Gemm.Multiply(new Compute(2, level), transA, m, t.Alpha, t.A, t.Lda, packed, t.Beta, two, t.Ldc);
+            Assert.True(c.AsSpan().SequenceEqual(two), $"{level}, packed, {t}: 1 and 2 threads differ");
+            if (m > 4 && n > 1)
+                Assert.True(c.AsSpan().SequenceEqual(Run(t, new Compute(1, level))), $"{level}, packed, {t}: differs from unpacked");
+        }
+    }
+
+    [Fact]
+    public void PrePackedBRejectsAnotherSimdLevel()
+    {
+        var packed = new PackedMatrix();
+        Gemm.Pack(new Compute(1, SimdLevel.Scalar), false, 2, 2, new float[4], 2, packed);
+        if (Compute.BestAvailable == SimdLevel.Scalar) return;
+        var c = new float[4];
+        Assert.Throws<ArgumentException>(() => Gemm.Multiply(new Compute(1, Compute.BestAvailable), false, 2, 1f, new float[4], 2, packed, 0f, c, 2));
+    }
+
     [Fact]
     public void ConcurrentThreadedProductsMatchSingleThread()
     {

@@ -44,6 +44,73 @@ public static class Gemm
         }
     }
 
+    /// <summary>
+    /// Packs op(B) (k×n; B stored k×n, or n×k when <paramref name="transB"/>, row stride ldb) into
+    /// <paramref name="packed"/> for <see cref="Compute.Simd"/>, replacing what it held.
+    /// </summary>
+    public static unsafe void Pack(Compute compute, bool transB, int k, int n, ReadOnlySpan<float> b, int ldb, PackedMatrix packed)
+    {
+        ArgumentNullException.ThrowIfNull(compute);
+        ArgumentNullException.ThrowIfNull(packed);
+        if (k < 0) throw new ArgumentOutOfRangeException(nameof(k), k, "k must be non-negative.");
+        if (n < 0) throw new ArgumentOutOfRangeException(nameof(n), n, "n must be non-negative.");
+        CheckMatrix("B", transB ? n : k, transB ? k : n, b.Length, ldb);
+        var level = compute.Simd;
+        packed.Reset(k, n, level, level switch
+        {
+            SimdLevel.Avx512 => GemmBlocked.PackedLength<Avx512Kernel>(k, n),
+            SimdLevel.Avx2 => GemmBlocked.PackedLength<Avx2Kernel>(k, n),
+            SimdLevel.Vector => GemmBlocked.PackedLength<VectorKernel>(k, n),
+            _ => GemmBlocked.PackedLength<ScalarKernel>(k, n),
+        });
+        if (k == 0 || n == 0) return;
+        fixed (float* pb = b)
+        {
+            float* panels = packed.Panels;
+            switch (level)
+            {
+                case SimdLevel.Avx512: GemmBlocked.PackAll<Avx512Kernel>(transB, k, n, pb, ldb, panels); break;
+                case SimdLevel.Avx2: GemmBlocked.PackAll<Avx2Kernel>(transB, k, n, pb, ldb, panels); break;
+                case SimdLevel.Vector: GemmBlocked.PackAll<VectorKernel>(transB, k, n, pb, ldb, panels); break;
+                default: GemmBlocked.PackAll<ScalarKernel>(transB, k, n, pb, ldb, panels); break;
+            }
+        }
+    }
+
+    /// <summary>
+    /// C = alpha * op(A) * B + beta * C with B pre-packed by <see cref="Pack"/> (k = b.K, n = b.N):
+    /// the same contract as the unpacked overload, without packing B on every call. Worth it when
+    /// op(A) has more than four rows (fewer rows go faster through the unpacked call, which then
+    /// reads B once without packing at all).
+    /// </summary>
+    public static unsafe void Multiply(Compute compute, bool transA, int m, float alpha, ReadOnlySpan<float> a, int lda,
+        PackedMatrix b, float beta, Span<float> c, int ldc)
+    {
+        ArgumentNullException.ThrowIfNull(compute);
+        ArgumentNullException.ThrowIfNull(b);
+        if (b.Simd != compute.Simd)
+            throw new ArgumentException($"B was packed for {b.Simd} but this product runs at {compute.Simd}; pack it with the same Compute.", nameof(b));
+        int n = b.N, k = b.K;
+        if (m < 0) throw new ArgumentOutOfRangeException(nameof(m), m, "m must be non-negative.");
+        CheckMatrix("A", transA ? k : m, transA ? m : k, a.Length, lda);
+        CheckMatrix("C", m, n, c.Length, ldc);
+        if (m == 0 || n == 0) return;
+        if (k == 0 || alpha == 0)
+        {
+            Scale(m, n, beta, c, ldc);
+            return;
+        }
+        fixed (float* pa = a)
+        fixed (float* pc = c)
+        {
+            var problem = new GemmProblem(transA, m, n, k, alpha, pa, lda, b.Panels, n, beta, pc, ldc);
+            var job = GemmJob.Plan(problem, compute.Simd, compute.Threads);
+            if (job.Parts == 1) job.Execute(0);
+            else GemmWorkers.Run(job);
+        }
+        GC.KeepAlive(b);
+    }
+
     /// <summary>C = beta * C (C = 0 when beta is 0, whatever C held).</summary>
     private static void Scale(int m, int n, float beta, Span<float> c, int ldc)
     {
@@ -130,7 +197,10 @@ internal readonly unsafe struct GemmJob
 
     public static GemmJob Plan(in GemmProblem g, SimdLevel level, int threads)
     {
-        GemmPath path = g.M <= GemmMatrixVector.MaxRows ? GemmPath.FewRows : g.N == 1 ? GemmPath.ColumnVector : GemmPath.Blocked;
+        GemmPath path = g.BPanels is not null ? GemmPath.Blocked
+            : g.M <= GemmMatrixVector.MaxRows ? GemmPath.FewRows
+            : g.N == 1 ? GemmPath.ColumnVector
+            : GemmPath.Blocked;
         bool splitColumns;
         int unit;
         switch (path)
