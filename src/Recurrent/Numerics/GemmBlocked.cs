@@ -54,7 +54,9 @@ internal readonly unsafe struct GemmProblem
 /// for jc in 0..n step NC            a KC×NC panel of op(B), packed into NR-wide micro-panels (L3)
 ///   for pc in 0..k step KC          rank-KC update; beta applies to the first only
 ///     for ic in 0..m step MC        an MC×KC block of op(A), packed into MR-wide micro-panels (L2)
-///       for jr in 0..nc step NR     one KC×NR micro-panel of B (packed on first use, then reused; L1)
+///       for jr in 0..nc step NR     one KC×NR micro-panel of B (packed on first use, then reused; L1),
+///                                   or B's rows in place when m ≤ MC and B is not transposed,
+///                                   or the panel of a pre-packed B
 ///         for ir in 0..mc step MR   C[ic+ir.., jc+jr..] (MR×NR) = kernel(Ã micro-panel, B̃ micro-panel)
 /// </code>
 /// Edge tiles (fewer than MR rows or NR columns left) run the same kernel on a copy of the tile,
