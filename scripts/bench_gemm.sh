@@ -72,7 +72,16 @@ row-major, possibly transposed operands), threads set by `OPENBLAS_NUM_THREADS`.
 Machine: {machine}, {cores} cores; load average {load_before} before the run, {load_after} after
 (other work on the machine lowers both columns, the 2-thread ones most). Command: `scripts/bench_gemm.sh {rounds} {reps}`.
 
-""" + "\n".join(rows) + "\n"
+""" + "\n".join(rows) + """
+
+Shapes are written with the stored sizes, `(…)T` marking a stored matrix used transposed: square
+products; the input projection of a whole sequence (T·B = 2048 rows, 256 inputs, 4H = 1024 gates);
+the per-step product with batch 32, H = 512, 4H = 2048, plain and with W_hh stored [4H, H] as
+PyTorch stores it (`h·W_hhᵀ`); a weight gradient `dGᵀ·X` over T·B = 1120 rows; and batch-1
+inference (a GEMV). "W pre-packed" is the per-step product with W_hh packed once (`Gemm.Pack`)
+and reused, as a layer does over the time steps of a sequence; numpy has no such call, so its
+column repeats the plain product.
+"""
 
 path = "docs/BENCHMARKS.md"
 try:

@@ -20,7 +20,7 @@ SHAPES = [
     ("recurrent step 32x512 * (2048x512)T", 32, 2048, 512, False, True),
     # numpy has no pre-packed operand: the same call as above, for the ratio.
     ("recurrent step, W pre-packed, 32x512 * (2048x512)T", 32, 2048, 512, False, True),
-    ("weight gradient (2048x1120)T * 1120x256", 2048, 256, 1120, True, False),
+    ("weight gradient (1120x2048)T * 1120x256", 2048, 256, 1120, True, False),
     ("batch-1 GEMV 1x512 * (2048x512)T", 1, 2048, 512, False, True),
 ]
 

@@ -25,7 +25,7 @@ internal static class GemmBenchmark
         new("32x512 * 512x2048", 32, 2048, 512, false, false),
         new("recurrent step 32x512 * (2048x512)T", 32, 2048, 512, false, true),
         new("recurrent step, W pre-packed, 32x512 * (2048x512)T", 32, 2048, 512, false, true, PrePacked: true),
-        new("weight gradient (2048x1120)T * 1120x256", 2048, 256, 1120, true, false),
+        new("weight gradient (1120x2048)T * 1120x256", 2048, 256, 1120, true, false),
         new("batch-1 GEMV 1x512 * (2048x512)T", 1, 2048, 512, false, true),
     ];
 
