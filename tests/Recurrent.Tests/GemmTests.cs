@@ -56,19 +56,26 @@ public class GemmTests
         var cases = new List<Case>();
         int variant = 0;
         int[] sizes = [1, 3, 17, 255];
+        int largeCount = 0;
         foreach (int m in sizes)
         foreach (int n in sizes)
         foreach (int k in sizes)
-        foreach (bool transA in new[] { false, true })
-        foreach (bool transB in new[] { false, true })
         {
-            var (alpha, beta) = Scalings[variant % Scalings.Length];
-            int pad = variant % 3 == 0 ? 0 : 1 + rng.NextInt(5);
-            cases.Add(MakeCase(rng, transA, transB, m, n, k, alpha, beta, pad));
-            variant++;
+            // The largest products (two or three sides of 255) take one transpose case each, in turn, to keep the run short.
+            bool large = (m == 255 ? 1 : 0) + (n == 255 ? 1 : 0) + (k == 255 ? 1 : 0) >= 2;
+            int only = large ? largeCount++ % 4 : -1;
+            foreach (bool transA in new[] { false, true })
+            foreach (bool transB in new[] { false, true })
+            {
+                if (large && (transA ? 2 : 0) + (transB ? 1 : 0) != only) continue;
+                var (alpha, beta) = Scalings[variant % Scalings.Length];
+                int pad = variant % 3 == 0 ? 0 : 1 + rng.NextInt(5);
+                cases.Add(MakeCase(rng, transA, transB, m, n, k, alpha, beta, pad));
+                variant++;
+            }
         }
-        // Crossing the cache blocks of every kernel (MC, KC, NC) and the column blocks of the vector paths.
-        (int M, int N, int K)[] blocks = [(300, 40, 600), (21, 2100, 20), (40, 50, 513), (2, 1000, 33), (1, 700, 300), (700, 1, 300), (1, 1, 40), (64, 2048, 64)];
+        // Crossing the cache blocks of every kernel (MC, KC, NC), the column strips of the few-row paths, and the switch between them.
+        (int M, int N, int K)[] blocks = [(300, 40, 600), (21, 2100, 20), (40, 50, 513), (2, 1000, 33), (1, 700, 300), (700, 1, 300), (1, 1, 40), (4, 300, 77), (5, 50, 9), (64, 2048, 64)];
         foreach (var (m, n, k) in blocks)
         foreach (bool transA in new[] { false, true })
         foreach (bool transB in new[] { false, true })
@@ -141,7 +148,7 @@ public class GemmTests
     {
         var rng = new Rng(7);
         // Large enough to be split: by columns (n ≥ m), by rows (m > n), and the two matrix-vector paths.
-        (int M, int N, int K)[] shapes = [(130, 333, 257), (300, 70, 100), (1, 3000, 700), (3000, 1, 700), (32, 2048, 64)];
+        (int M, int N, int K)[] shapes = [(100, 200, 150), (300, 70, 100), (1, 3000, 700), (3, 2000, 300), (3000, 1, 700), (32, 1024, 64)];
         foreach (var (m, n, k) in shapes)
         foreach (bool transA in new[] { false, true })
         foreach (bool transB in new[] { false, true })
@@ -151,6 +158,57 @@ public class GemmTests
             var two = Run(t, new Compute(2, level));
             Assert.True(one.AsSpan().SequenceEqual(two), $"{level}, {t}: 1 and 2 threads differ");
         }
+    }
+
+    private static readonly Lazy<List<Case>> PackedCases = new(() =>
+    {
+        var rng = new Rng(19);
+        var cases = new List<Case>();
+        // Crossing KC and NC, few rows, one column.
+        (int M, int N, int K)[] shapes = [(9, 2100, 300), (70, 100, 600), (300, 50, 40), (3, 40, 17), (17, 1, 255), (1, 33, 5)];
+        foreach (var (m, n, k) in shapes)
+        foreach (bool transA in new[] { false, true })
+        foreach (bool transB in new[] { false, true })
+            cases.Add(MakeCase(rng, transA, transB, m, n, k, 0.8f, m % 2 == 0 ? 0f : 0.5f, 2));
+        return cases;
+    });
+
+    [Theory]
+    [MemberData(nameof(Levels))]
+    public void PrePackedBMatchesReferenceAndUnpackedBits(SimdLevel level)
+    {
+        var packed = new PackedMatrix();
+        foreach (var t in PackedCases.Value)
+        {
+            // The same PackedMatrix re-packed for every shape.
+            Gemm.Pack(new Compute(1, level), t.TransB, t.K, t.N, t.B, t.Ldb, packed);
+            Assert.Equal((t.K, t.N, level), (packed.K, packed.N, packed.Simd));
+            var c = (float[])t.C.Clone();
+            Gemm.Multiply(new Compute(1, level), t.TransA, t.M, t.Alpha, t.A, t.Lda, packed, t.Beta, c, t.Ldc);
+            double tolerance = Math.Max(1e-5, (t.K + 2) * 6e-8);
+            for (int i = 0; i < t.M; i++)
+            for (int j = 0; j < t.N; j++)
+            {
+                int at = i * t.Ldc + j;
+                if (!(Math.Abs((double)c[at] - t.Expected[at]) <= tolerance * t.Bound[at] + 1e-30))
+                    Assert.Fail($"{level}, packed, {t}: C[{i},{j}] = {c[at]}, reference {t.Expected[at]}");
+            }
+            var two = (float[])t.C.Clone();
+            Gemm.Multiply(new Compute(2, level), t.TransA, t.M, t.Alpha, t.A, t.Lda, packed, t.Beta, two, t.Ldc);
+            Assert.True(c.AsSpan().SequenceEqual(two), $"{level}, packed, {t}: 1 and 2 threads differ");
+            if (t.M > 4 && t.N > 1)
+                Assert.True(c.AsSpan().SequenceEqual(Run(t, new Compute(1, level))), $"{level}, packed, {t}: differs from unpacked");
+        }
+    }
+
+    [Fact]
+    public void PrePackedBRejectsAnotherSimdLevel()
+    {
+        var packed = new PackedMatrix();
+        Gemm.Pack(new Compute(1, SimdLevel.Scalar), false, 2, 2, new float[4], 2, packed);
+        if (Compute.BestAvailable == SimdLevel.Scalar) return;
+        var c = new float[4];
+        Assert.Throws<ArgumentException>(() => Gemm.Multiply(new Compute(1, Compute.BestAvailable), false, 2, 1f, new float[4], 2, packed, 0f, c, 2));
     }
 
     [Fact]
@@ -177,6 +235,26 @@ public class GemmTests
         for (int round = 0; round < 50; round++)
             for (int i = 0; i < cases.Length; i++)
                 Assert.True(expected[i].AsSpan().SequenceEqual(Run(cases[i], twoThreads)), $"round {round}, {cases[i]}");
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void WarmProductsAllocateNothing(int threads)
+    {
+        var rng = new Rng(17);
+        Case[] cases = [MakeUnchecked(rng, false, true, 40, 300, 200, 1f, 0f), MakeUnchecked(rng, true, false, 1, 500, 64, 1f, 1f),
+            MakeUnchecked(rng, false, false, 3, 200, 100, 1f, 0f)];
+        var compute = new Compute(threads);
+        foreach (var t in cases) Run(t, compute);
+        var c = cases.Select(t => (float[])t.C.Clone()).ToArray();
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < cases.Length; i++)
+        {
+            var t = cases[i];
+            Gemm.Multiply(compute, t.TransA, t.TransB, t.M, t.N, t.K, t.Alpha, t.A, t.Lda, t.B, t.Ldb, t.Beta, c[i], t.Ldc);
+        }
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
     }
 
     /// <summary>A product without the (slow) reference, for comparisons between thread counts.</summary>

@@ -10,7 +10,7 @@ namespace Recurrent.Numerics;
 /// When beta is 0, C is overwritten (NaN in C does not propagate), as in BLAS; when alpha
 /// is 0 or k is 0, A and B are not read and C becomes beta * C.
 /// <para>
-/// Products with one row or one column of output run as matrix-vector products; all others
+/// Products with a few rows or one column of output run as (few-)vector-matrix products; all others
 /// run the packed, cache-blocked kernel of <see cref="Compute.Simd"/>. Large products are split
 /// over up to <see cref="Compute.Threads"/> threads by bands of rows or columns of C (never over k),
 /// so the result has the same bits whatever the thread count.
@@ -42,6 +42,73 @@ public static class Gemm
             if (job.Parts == 1) job.Execute(0);
             else GemmWorkers.Run(job);
         }
+    }
+
+    /// <summary>
+    /// Packs op(B) (k×n; B stored k×n, or n×k when <paramref name="transB"/>, row stride ldb) into
+    /// <paramref name="packed"/> for <see cref="Compute.Simd"/>, replacing what it held.
+    /// </summary>
+    public static unsafe void Pack(Compute compute, bool transB, int k, int n, ReadOnlySpan<float> b, int ldb, PackedMatrix packed)
+    {
+        ArgumentNullException.ThrowIfNull(compute);
+        ArgumentNullException.ThrowIfNull(packed);
+        if (k < 0) throw new ArgumentOutOfRangeException(nameof(k), k, "k must be non-negative.");
+        if (n < 0) throw new ArgumentOutOfRangeException(nameof(n), n, "n must be non-negative.");
+        CheckMatrix("B", transB ? n : k, transB ? k : n, b.Length, ldb);
+        var level = compute.Simd;
+        packed.Reset(k, n, level, level switch
+        {
+            SimdLevel.Avx512 => GemmBlocked.PackedLength<Avx512Kernel>(k, n),
+            SimdLevel.Avx2 => GemmBlocked.PackedLength<Avx2Kernel>(k, n),
+            SimdLevel.Vector => GemmBlocked.PackedLength<VectorKernel>(k, n),
+            _ => GemmBlocked.PackedLength<ScalarKernel>(k, n),
+        });
+        if (k == 0 || n == 0) return;
+        fixed (float* pb = b)
+        {
+            float* panels = packed.Panels;
+            switch (level)
+            {
+                case SimdLevel.Avx512: GemmBlocked.PackAll<Avx512Kernel>(transB, k, n, pb, ldb, panels); break;
+                case SimdLevel.Avx2: GemmBlocked.PackAll<Avx2Kernel>(transB, k, n, pb, ldb, panels); break;
+                case SimdLevel.Vector: GemmBlocked.PackAll<VectorKernel>(transB, k, n, pb, ldb, panels); break;
+                default: GemmBlocked.PackAll<ScalarKernel>(transB, k, n, pb, ldb, panels); break;
+            }
+        }
+    }
+
+    /// <summary>
+    /// C = alpha * op(A) * B + beta * C with B pre-packed by <see cref="Pack"/> (k = b.K, n = b.N):
+    /// the same contract as the unpacked overload, without packing B on every call. Worth it when
+    /// op(A) has more than four rows (fewer rows go faster through the unpacked call, which then
+    /// reads B once without packing at all).
+    /// </summary>
+    public static unsafe void Multiply(Compute compute, bool transA, int m, float alpha, ReadOnlySpan<float> a, int lda,
+        PackedMatrix b, float beta, Span<float> c, int ldc)
+    {
+        ArgumentNullException.ThrowIfNull(compute);
+        ArgumentNullException.ThrowIfNull(b);
+        if (b.Simd != compute.Simd)
+            throw new ArgumentException($"B was packed for {b.Simd} but this product runs at {compute.Simd}; pack it with the same Compute.", nameof(b));
+        int n = b.N, k = b.K;
+        if (m < 0) throw new ArgumentOutOfRangeException(nameof(m), m, "m must be non-negative.");
+        CheckMatrix("A", transA ? k : m, transA ? m : k, a.Length, lda);
+        CheckMatrix("C", m, n, c.Length, ldc);
+        if (m == 0 || n == 0) return;
+        if (k == 0 || alpha == 0)
+        {
+            Scale(m, n, beta, c, ldc);
+            return;
+        }
+        fixed (float* pa = a)
+        fixed (float* pc = c)
+        {
+            var problem = new GemmProblem(transA, m, n, k, alpha, pa, lda, b.Panels, n, beta, pc, ldc);
+            var job = GemmJob.Plan(problem, compute.Simd, compute.Threads);
+            if (job.Parts == 1) job.Execute(0);
+            else GemmWorkers.Run(job);
+        }
+        GC.KeepAlive(b);
     }
 
     /// <summary>C = beta * C (C = 0 when beta is 0, whatever C held).</summary>
@@ -102,8 +169,8 @@ public static class Gemm
 internal enum GemmPath
 {
     Blocked,
-    /// <summary>m = 1: y = op(B)ᵀ x with x the one row of op(A).</summary>
-    RowVector,
+    /// <summary>m ≤ <see cref="GemmMatrixVector.MaxRows"/>: each row of C from the matching row of op(A), op(B) read once, unpacked.</summary>
+    FewRows,
     /// <summary>n = 1: y = op(A) x with x the one column of op(B), y a column of C.</summary>
     ColumnVector,
 }
@@ -130,12 +197,15 @@ internal readonly unsafe struct GemmJob
 
     public static GemmJob Plan(in GemmProblem g, SimdLevel level, int threads)
     {
-        GemmPath path = g.M == 1 ? GemmPath.RowVector : g.N == 1 ? GemmPath.ColumnVector : GemmPath.Blocked;
+        GemmPath path = g.BPanels is not null ? GemmPath.Blocked
+            : g.M <= GemmMatrixVector.MaxRows ? GemmPath.FewRows
+            : g.N == 1 ? GemmPath.ColumnVector
+            : GemmPath.Blocked;
         bool splitColumns;
         int unit;
         switch (path)
         {
-            case GemmPath.RowVector: splitColumns = true; unit = GemmMatrixVector.SplitUnit; break;
+            case GemmPath.FewRows: splitColumns = true; unit = GemmMatrixVector.SplitUnit; break;
             case GemmPath.ColumnVector: splitColumns = false; unit = GemmMatrixVector.SplitUnit; break;
             default:
                 // Split the larger side, so the operand each thread packs again is the smaller one.
@@ -185,31 +255,33 @@ internal readonly unsafe struct GemmJob
             case GemmPath.Blocked:
                 GemmBlocked.Run<TK>(g);
                 break;
-            case GemmPath.RowVector:
+            case GemmPath.FewRows:
             {
-                // x = the row of op(A); op(B) is read by rows (transB) or by columns.
-                float* x = Contiguous(g.A, g.TransA ? g.Lda : 1, g.K);
-                if (g.TransB) GemmMatrixVector.ByRows<TS, TV>(g.B, g.Ldb, x, g.K, g.N, g.Alpha, g.Beta, g.C, 1);
-                else GemmMatrixVector.ByColumns<TS, TV>(g.B, g.Ldb, x, g.K, g.N, g.Alpha, g.Beta, g.C, 1);
+                // X = the rows of op(A), contiguous (copied when A is stored transposed); op(B) is read by rows (transB) or by columns.
+                float* x = g.TransA ? Transposed(g.A, g.Lda, g.K, g.M) : g.A;
+                nint ldx = g.TransA ? g.K : g.Lda;
+                if (g.TransB) GemmMatrixVector.ByRows<TS, TV>(g.B, g.Ldb, x, ldx, g.M, g.K, g.N, g.Alpha, g.Beta, g.C, g.Ldc, 1);
+                else GemmMatrixVector.ByColumns<TS, TV>(g.B, g.Ldb, x, ldx, g.M, g.K, g.N, g.Alpha, g.Beta, g.C, g.Ldc, 1);
                 break;
             }
             case GemmPath.ColumnVector:
             {
                 // x = the column of op(B); y = the column of C (stride ldc).
-                float* x = Contiguous(g.B, g.TransB ? 1 : g.Ldb, g.K);
-                if (g.TransA) GemmMatrixVector.ByColumns<TS, TV>(g.A, g.Lda, x, g.K, g.M, g.Alpha, g.Beta, g.C, g.Ldc);
-                else GemmMatrixVector.ByRows<TS, TV>(g.A, g.Lda, x, g.K, g.M, g.Alpha, g.Beta, g.C, g.Ldc);
+                float* x = g.TransB ? g.B : Transposed(g.B, g.Ldb, g.K, 1);
+                if (g.TransA) GemmMatrixVector.ByColumns<TS, TV>(g.A, g.Lda, x, g.K, 1, g.K, g.M, g.Alpha, g.Beta, g.C, 0, g.Ldc);
+                else GemmMatrixVector.ByRows<TS, TV>(g.A, g.Lda, x, g.K, 1, g.K, g.M, g.Alpha, g.Beta, g.C, 0, g.Ldc);
                 break;
             }
         }
     }
 
-    /// <summary>The k values x[p * inc], as a contiguous vector (copied to scratch unless inc is 1).</summary>
-    private static float* Contiguous(float* x, nint inc, int k)
+    /// <summary>The transpose of a rows×cols matrix (row stride ld) as a contiguous cols×rows matrix in scratch.</summary>
+    private static float* Transposed(float* src, nint ld, int rows, int cols)
     {
-        if (inc == 1) return x;
-        float* copy = GemmScratch.Get(k);
-        for (int p = 0; p < k; p++) copy[p] = x[p * inc];
-        return copy;
+        float* dst = GemmScratch.Get(rows * cols);
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < cols; c++)
+                dst[c * rows + r] = src[r * ld + c];
+        return dst;
     }
 }

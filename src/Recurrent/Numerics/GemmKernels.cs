@@ -11,7 +11,8 @@ namespace Recurrent.Numerics;
 /// <c>Tile</c> computes one MR×NR tile of C from packed panels:
 /// <c>C[i, j] = alpha * Σ_p Ã[p, i] * B̃[p, j] + beta * C[i, j]</c> for i &lt; MR, j &lt; NR, p &lt; kc,
 /// where Ã is a kc×MR micro-panel of op(A) stored as <c>a[p * MR + i]</c> and B̃ a kc×NR
-/// micro-panel of op(B) stored as <c>b[p * NR + j]</c>. When beta is 0, C is written without
+/// block of op(B) stored as <c>b[p * ldb + j]</c>: a packed micro-panel (ldb = NR) or, when op(B)
+/// is B itself, B's own rows read in place. When beta is 0, C is written without
 /// being read. The sum over p runs in order p = 0, 1, …, so the result for an element depends
 /// only on kc, never on where the tile sits: this is what makes the threaded GEMM's bits
 /// independent of the thread count.
@@ -32,7 +33,7 @@ internal unsafe interface IGemmKernel
     /// <summary>The SIMD level this kernel needs; packing routines may use the same instructions.</summary>
     static abstract SimdLevel Level { get; }
 
-    static abstract void Tile(int kc, float* a, float* b, float* c, nint ldc, float alpha, float beta);
+    static abstract void Tile(int kc, float* a, float* b, nint ldb, float* c, nint ldc, float alpha, float beta);
 }
 
 /// <summary>AVX-512F micro-kernel: 8 rows × 32 columns, 16 zmm accumulators, one broadcast of A and two loads of B per step.</summary>
@@ -45,7 +46,7 @@ internal readonly unsafe struct Avx512Kernel : IGemmKernel
     public static int NC => 2048;
     public static SimdLevel Level => SimdLevel.Avx512;
 
-    public static void Tile(int kc, float* a, float* b, float* c, nint ldc, float alpha, float beta)
+    public static void Tile(int kc, float* a, float* b, nint ldb, float* c, nint ldc, float alpha, float beta)
     {
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default;
         Vector512<float> c20 = default, c21 = default, c30 = default, c31 = default;
@@ -77,7 +78,7 @@ internal readonly unsafe struct Avx512Kernel : IGemmKernel
             ai = Vector512.Create(a[7]);
             c70 = Avx512F.FusedMultiplyAdd(ai, b0, c70); c71 = Avx512F.FusedMultiplyAdd(ai, b1, c71);
             a += 8;
-            b += 32;
+            b += ldb;
         }
         var va = Vector512.Create(alpha);
         if (beta == 0)
@@ -124,7 +125,7 @@ internal readonly unsafe struct Avx2Kernel : IGemmKernel
     public static int NC => 2048;
     public static SimdLevel Level => SimdLevel.Avx2;
 
-    public static void Tile(int kc, float* a, float* b, float* c, nint ldc, float alpha, float beta)
+    public static void Tile(int kc, float* a, float* b, nint ldb, float* c, nint ldc, float alpha, float beta)
     {
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default;
         Vector256<float> c20 = default, c21 = default, c30 = default, c31 = default;
@@ -145,7 +146,7 @@ internal readonly unsafe struct Avx2Kernel : IGemmKernel
             ai = Vector256.Create(a[5]);
             c50 = Fma.MultiplyAdd(ai, b0, c50); c51 = Fma.MultiplyAdd(ai, b1, c51);
             a += 6;
-            b += 16;
+            b += ldb;
         }
         var va = Vector256.Create(alpha);
         if (beta == 0)
@@ -191,7 +192,7 @@ internal readonly unsafe struct VectorKernel : IGemmKernel
     public static int NC => 2048;
     public static SimdLevel Level => SimdLevel.Vector;
 
-    public static void Tile(int kc, float* a, float* b, float* c, nint ldc, float alpha, float beta)
+    public static void Tile(int kc, float* a, float* b, nint ldb, float* c, nint ldc, float alpha, float beta)
     {
         int w = Vector<float>.Count;
         Vector<float> c00 = default, c01 = default, c10 = default, c11 = default;
@@ -213,7 +214,7 @@ internal readonly unsafe struct VectorKernel : IGemmKernel
             ai = new Vector<float>(a[5]);
             c50 = Vector.MultiplyAddEstimate(ai, b0, c50); c51 = Vector.MultiplyAddEstimate(ai, b1, c51);
             a += 6;
-            b += 2 * w;
+            b += ldb;
         }
         var va = new Vector<float>(alpha);
         var vb = new Vector<float>(beta);
@@ -253,7 +254,7 @@ internal readonly unsafe struct ScalarKernel : IGemmKernel
     public static int NC => 1024;
     public static SimdLevel Level => SimdLevel.Scalar;
 
-    public static void Tile(int kc, float* a, float* b, float* c, nint ldc, float alpha, float beta)
+    public static void Tile(int kc, float* a, float* b, nint ldb, float* c, nint ldc, float alpha, float beta)
     {
         float c00 = 0, c01 = 0, c02 = 0, c03 = 0, c10 = 0, c11 = 0, c12 = 0, c13 = 0;
         float c20 = 0, c21 = 0, c22 = 0, c23 = 0, c30 = 0, c31 = 0, c32 = 0, c33 = 0;
@@ -269,7 +270,7 @@ internal readonly unsafe struct ScalarKernel : IGemmKernel
             ai = a[3];
             c30 += ai * b0; c31 += ai * b1; c32 += ai * b2; c33 += ai * b3;
             a += 4;
-            b += 4;
+            b += ldb;
         }
         bool overwrite = beta == 0;
         Update(c, c00, c01, c02, c03, alpha, beta, overwrite); c += ldc;
