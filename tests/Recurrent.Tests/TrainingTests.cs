@@ -115,3 +115,27 @@ public class TrainingTests
         Assert.Contains(path, e.Message);
     }
 }
+
+public class HostileCheckpointTests
+{
+    [Fact]
+    public void ConfigThatDisagreesWithStoredWeightsIsRejectedBeforeAllocating()
+    {
+        using var dir = new TempDir();
+        var model = new LanguageModel(new LanguageModelConfig(CellType.Gru, 5, 4, 4), new Rng(1));
+        var huge = model.Config with { VocabularySize = 5_000_000, EmbeddingSize = 4096 };   // ~20 G parameters if believed
+        var checkpoint = new Checkpoint
+        {
+            Model = huge,
+            VocabularyJson = CharVocabulary.Build("abcde").ToJson(),
+            Training = new TrainingOptions(),
+            Progress = new TrainingProgressState(),
+            Weights = model.NamedParameters.ToDictionary(n => n.Name, n => n.Parameter.Value),
+        };
+        var path = dir.File("hostile.ckpt");
+        checkpoint.Save(path);
+        var e = Assert.Throws<CheckpointException>(() => Checkpoint.Load(path).CreateModel(path));
+        Assert.Contains("inconsistent", e.Message);
+        Assert.Equal(model.ParameterCount, model.Config.ParameterCount());
+    }
+}

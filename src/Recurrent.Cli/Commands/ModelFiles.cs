@@ -31,8 +31,8 @@ public static class ModelFiles
         var vocabulary = Vocabulary.FromJson(checkpoint.VocabularyJson);
         if (vocabulary.Count != checkpoint.Model.VocabularySize)
             throw new CheckpointException($"Checkpoint '{path}': vocabulary has {vocabulary.Count} tokens but the model expects {checkpoint.Model.VocabularySize}.");
-        var model = new LanguageModel(checkpoint.Model, new Rng(0)) { Compute = new Compute(threads) };
-        checkpoint.LoadWeightsInto(model, path);
+        var model = checkpoint.CreateModel(path);
+        model.Compute = new Compute(threads);
         return (checkpoint, model, vocabulary);
     }
 

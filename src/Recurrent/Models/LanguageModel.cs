@@ -18,6 +18,20 @@ public sealed record LanguageModelConfig(
     float Dropout = 0f,
     bool TieWeights = false)
 {
+    /// <summary>Number of parameters the model will have, computed without allocating it (a tied matrix counts once).</summary>
+    public long ParameterCount()
+    {
+        int G = Cell switch { CellType.Lstm => 4, CellType.Gru => 3, _ => 1 };
+        long count = (long)VocabularySize * EmbeddingSize;                     // encoder
+        for (int l = 0; l < Layers; l++)
+        {
+            long input = l == 0 ? EmbeddingSize : HiddenSize;
+            count += (long)G * HiddenSize * (input + HiddenSize + 2);          // weight_ih, weight_hh, both biases
+        }
+        if (!TieWeights) count += (long)VocabularySize * HiddenSize;          // decoder weight
+        return count + VocabularySize;                                         // decoder bias
+    }
+
     public void Validate()
     {
         if (VocabularySize < 2 || VocabularySize > 10_000_000) throw new ArgumentOutOfRangeException(nameof(VocabularySize), VocabularySize, "Vocabulary size must be between 2 and 10000000.");

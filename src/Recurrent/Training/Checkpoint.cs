@@ -115,6 +115,22 @@ public sealed class Checkpoint
         }
     }
 
+    /// <summary>
+    /// Builds the model the checkpoint describes and loads its weights. The config's parameter count is
+    /// checked against the tensors actually stored first, so a hostile config cannot make us allocate
+    /// a model far larger than the file.
+    /// </summary>
+    public LanguageModel CreateModel(string path)
+    {
+        long stored = Weights.Values.Sum(t => (long)t.Length);
+        long expected = Model.ParameterCount();
+        if (stored != expected)
+            throw new CheckpointException($"Checkpoint '{path}' is inconsistent: its config describes {expected:N0} parameters but it stores {stored:N0}.");
+        var model = new LanguageModel(Model, new Rng(0));
+        LoadWeightsInto(model, path);
+        return model;
+    }
+
     /// <summary>Copies the stored weights into <paramref name="model"/>, checking names and shapes.</summary>
     public void LoadWeightsInto(LanguageModel model, string path)
     {

@@ -68,8 +68,7 @@ public sealed class LanguageModelTrainer
     /// <summary>Continues the run saved in <paramref name="checkpoint"/> (its options, state and position).</summary>
     public static LanguageModelTrainer Resume(Checkpoint checkpoint, string checkpointPath, Vocabulary vocabulary, int[] train, int[] valid, string outDir, TrainingOptions? options = null)
     {
-        var model = new LanguageModel(checkpoint.Model, new Rng(0));
-        checkpoint.LoadWeightsInto(model, checkpointPath);
+        var model = checkpoint.CreateModel(checkpointPath);
         var trainer = new LanguageModelTrainer(model, vocabulary, train, valid, options ?? checkpoint.Training, outDir);
         trainer._optimizer.LoadState(checkpoint.OptimizerState, checkpoint.Progress.OptimizerSteps);
         trainer._schedule.SetState(checkpoint.ScheduleState);
