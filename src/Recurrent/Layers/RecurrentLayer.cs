@@ -96,7 +96,7 @@ public abstract class RecurrentLayer
     /// <summary>The time index processed at step s.</summary>
     protected int TimeAt(int s) => Reverse ? T - 1 - s : s;
 
-    /// <summary>Number of rows still active at time t (rows are not sorted, so this is a count, not a prefix).</summary>
+    /// <summary>Whether row b has a real step at time t (rows are not sorted by length).</summary>
     protected bool IsActive(int b, int t) => _lengths.Length == 0 || t < _lengths[b];
 
     private bool AllActive(int t)
