@@ -106,6 +106,9 @@ def main():
         train_text, valid_text = text, read(a.valid)
     else:
         cut = int(len(text) * a.split)
+        if a.level == "word":   # as recurrent train: never cut a sentence
+            newline = text.find("\n", max(0, cut - 1))
+            cut = newline + 1 if newline >= 0 else cut
         train_text, valid_text = text[:cut], text[cut:]
     if a.level == "char":
         chars = sorted(set(train_text + valid_text))

@@ -115,7 +115,7 @@ public static class TrainCommand
         {
             vocabulary = request.Level == TokenLevel.Char
                 ? CharVocabulary.Build(validText is null ? trainText : trainText + validText)
-                : WordVocabulary.Build(WordVocabulary.Tokenize(request.Valid is null ? trainText[..SplitPoint(trainText, request.Split)] : trainText), request.MinCount, request.MaxVocab);
+                : WordVocabulary.Build(WordVocabulary.Tokenize(request.Valid is null ? trainText[..SplitPoint(trainText, request.Split, TokenLevel.Word)] : trainText), request.MinCount, request.MaxVocab);
             var (train, validIds) = Encode(vocabulary, trainText, validText, request);
             var config = new LanguageModelConfig(modelRequest.Cell, vocabulary.Count, modelRequest.Embed, modelRequest.Hidden, modelRequest.Layers, modelRequest.Dropout, modelRequest.Tie);
             try { config.Validate(); }
@@ -149,11 +149,20 @@ public static class TrainCommand
         _ => "",
     };
 
-    private static int SplitPoint(string text, double fraction)
+    /// <summary>
+    /// Where --split cuts the text: at that fraction of its characters (nanoGPT's split for
+    /// character models), moved past the next line break for word models so no sentence is cut.
+    /// </summary>
+    private static int SplitPoint(string text, double fraction, TokenLevel level)
     {
         if (!(fraction > 0 && fraction < 1)) throw new ArgumentException($"--split is {fraction}; it must be between 0 and 1 (exclusive).");
         int cut = (int)(text.Length * fraction);
-        if (cut > 0 && cut < text.Length && char.IsLowSurrogate(text[cut])) cut--;   // never split a surrogate pair
+        if (level == TokenLevel.Word)
+        {
+            int newline = text.IndexOf('\n', Math.Max(0, cut - 1));
+            if (newline >= 0) cut = newline + 1;
+        }
+        else if (cut > 0 && cut < text.Length && char.IsLowSurrogate(text[cut])) cut--;   // never split a surrogate pair
         return cut;
     }
 
@@ -162,7 +171,7 @@ public static class TrainCommand
         string trainPart = trainText, validPart;
         if (validText is null)
         {
-            int cut = SplitPoint(trainText, request.Split);
+            int cut = SplitPoint(trainText, request.Split, vocabulary.Level);
             trainPart = trainText[..cut];
             validPart = trainText[cut..];
         }
