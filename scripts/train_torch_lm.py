@@ -5,7 +5,7 @@ Same model (Embedding -> dropout -> nn.LSTM/GRU/RNN with dropout between layers 
 Linear), same data handling (char: vocabulary of all characters, first --split of the text for
 training; word: PTB tokenization, <eos> per line, vocabulary from the training text), same
 truncated-BPTT batching (word_language_model's batchify/get_batch, state carried and detached),
-Adam + global-norm clipping, validation with batch 10 after every epoch and every --eval-every steps.
+Adam + global-norm clipping, optional decay-on-plateau (--schedule plateau), validation with batch 10 after every epoch and every --eval-every steps.
 
   /usr/bin/python3 scripts/train_torch_lm.py --data ../shared/data/tinyshakespeare/input.txt \
       --level char --cell lstm --layers 2 --hidden 384 --embed 64 --dropout 0.2 --batch 32 --bptt 128 \
@@ -82,6 +82,7 @@ def main():
     p.add_argument("--data", required=True)
     p.add_argument("--valid")
     p.add_argument("--split", type=float, default=0.9)
+    p.add_argument("--test", help="text scored with the best (lowest validation loss) weights at the end")
     p.add_argument("--level", choices=["char", "word"], default="char")
     p.add_argument("--cell", choices=["lstm", "gru", "rnn", "rnn-relu"], default="lstm")
     p.add_argument("--layers", type=int, default=2)
@@ -92,6 +93,9 @@ def main():
     p.add_argument("--bptt", type=int, default=64)
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--clip", type=float, default=5.0)
+    p.add_argument("--schedule", choices=["constant", "plateau"], default="constant")
+    p.add_argument("--decay-factor", type=float, default=0.25)
+    p.add_argument("--patience", type=int, default=0)
     p.add_argument("--epochs", type=int, default=1000)
     p.add_argument("--minutes", type=float, default=0)
     p.add_argument("--eval-every", type=int, default=0)
@@ -131,20 +135,30 @@ def main():
     valid = batchify(torch.tensor(valid_ids), 10)
     model = Model(a.cell, vocab, a.embed, a.hidden, a.layers, a.dropout)
     optimizer = torch.optim.Adam(model.parameters(), lr=a.lr)
+    # As recurrent's PlateauSchedule: multiply by --decay-factor after more than --patience
+    # evaluations in a row without a (strict) improvement of the validation loss.
+    plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(
+        optimizer, mode="min", factor=a.decay_factor, patience=a.patience, threshold=0.0) if a.schedule == "plateau" else None
     params = sum(x.numel() for x in model.parameters())
     print(json.dumps({"event": "start", "vocab": vocab, "parameters": params, "train_tokens": len(train_ids),
                       "valid_tokens": len(valid_ids), "torch": torch.__version__, "threads": a.threads, "args": vars(a)}), flush=True)
 
     start, step, tokens, best = time.time(), 0, 0, math.inf
+    best_state = None
     running, running_n = 0.0, 0
 
     def report(epoch):
-        nonlocal best, running, running_n
+        nonlocal best, best_state, running, running_n
         elapsed = time.time() - start
         v = evaluate(model, valid, a.bptt, vocab)
+        if v < best and a.test:
+            best_state = {k: t.clone() for k, t in model.state_dict().items()}
         best = min(best, v)
+        if plateau is not None:
+            plateau.step(v)
         print(json.dumps({"step": step, "epoch": epoch, "elapsed": round(elapsed, 1), "tokens_per_s": round(tokens / elapsed),
-                          "train_loss": running / max(1, running_n), "valid_loss": v, "best_valid": best}), flush=True)
+                          "train_loss": running / max(1, running_n), "valid_loss": v, "best_valid": best,
+                          "lr": optimizer.param_groups[0]["lr"]}), flush=True)
         running, running_n = 0.0, 0
 
     done = False
@@ -174,6 +188,16 @@ def main():
         if done:
             break
         report(epoch)
+
+    if a.test and best_state is not None:
+        model.load_state_dict(best_state)
+        if a.level == "char":
+            test_ids = [index[c] for c in read(a.test)]
+        else:
+            test_ids = [index.get(w, 1) for w in tokenize_words(read(a.test))]
+        t = evaluate(model, batchify(torch.tensor(test_ids), 10), a.bptt, vocab)
+        print(json.dumps({"event": "test", "test_tokens": len(test_ids), "test_loss": t, "test_perplexity": math.exp(t),
+                          "best_valid": best, "best_valid_perplexity": math.exp(best)}), flush=True)
 
 
 if __name__ == "__main__":
