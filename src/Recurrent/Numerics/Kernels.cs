@@ -43,6 +43,12 @@ public static class Kernels
         for (int i = 0; i < y.Length; i++) dx[i] = dy[i] * (1f - y[i] * y[i]);
     }
 
+    /// <summary>dx = dy ⊙ y ⊙ (1 − y), the sigmoid derivative written with its output y. dx may alias dy.</summary>
+    public static void SigmoidBackward(ReadOnlySpan<float> y, ReadOnlySpan<float> dy, Span<float> dx)
+    {
+        for (int i = 0; i < y.Length; i++) dx[i] = dy[i] * y[i] * (1f - y[i]);
+    }
+
     /// <summary>dx = dy ⊙ [y &gt; 0], the ReLU derivative written with its output y.</summary>
     public static void ReluBackward(ReadOnlySpan<float> y, ReadOnlySpan<float> dy, Span<float> dx)
     {
