@@ -337,6 +337,8 @@ def render(agg, meta, args):
     def peer_cell(c, digits=0):
         return "n/a" if c is None else f"{fmt(c[1], digits)} ({c[0]})"
 
+    if args.quick:
+        lines += ["**Quick smoke run (1 round, 1 rep, 1 step): these numbers are not results.**", ""]
     lines += [f"Generated {meta['date']} by `{meta['command']}` at commit {meta['commit']}.",
               f"Machine: {meta['machine']}; load average {meta['load_before']} before, {meta['load_after']} after.",
               f"Versions: {meta['versions']}.",
