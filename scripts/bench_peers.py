@@ -459,7 +459,11 @@ def versions(records):
     torch_v = torch_v or sh(py + " -c 'import torch; print(torch.__version__)'")
     openblas = sh("dpkg-query -W -f='${Version}' libopenblas0-pthread") or "unknown"
     numpy_v = sh(py + " -c 'import numpy; print(numpy.__version__)'")
-    parts = [f"PyTorch {torch_v}", ts_v or "TorchSharp n/a", f"OpenBLAS {openblas}", f"numpy {numpy_v}",
+    if not ts_v:
+        csproj = TORCHSHARP_DLL.parents[3] / "Recurrent.Bench.TorchSharp.csproj"
+        found = re.search(r'"TorchSharp-cpu" Version="([^"]+)"', csproj.read_text()) if csproj.exists() else None
+        ts_v = f"TorchSharp-cpu {found[1]} (not run)" if found else "TorchSharp n/a"
+    parts = [f"PyTorch {torch_v}", ts_v, f"OpenBLAS {openblas}", f"numpy {numpy_v}",
              f".NET SDK {sh('dotnet --version')}"]
     return ", ".join(parts)
 
