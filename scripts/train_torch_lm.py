@@ -37,7 +37,7 @@ def tokenize_words(text):
 
 
 class Model(nn.Module):
-    def __init__(self, cell, vocab, embed, hidden, layers, dropout):
+    def __init__(self, cell, vocab, embed, hidden, layers, dropout, tie=False):
         super().__init__()
         self.drop = nn.Dropout(dropout)
         self.encoder = nn.Embedding(vocab, embed)
@@ -49,6 +49,10 @@ class Model(nn.Module):
         nn.init.uniform_(self.encoder.weight, -0.1, 0.1)
         nn.init.uniform_(self.decoder.weight, -0.1, 0.1)
         nn.init.zeros_(self.decoder.bias)
+        if tie:   # Press & Wolf 2017 / Inan et al. 2017: one matrix for input and output embeddings
+            if embed != hidden:
+                raise SystemExit("--tie needs --embed equal to --hidden")
+            self.decoder.weight = self.encoder.weight
 
     def forward(self, x, state):
         out, state = self.rnn(self.drop(self.encoder(x)), state)
@@ -89,6 +93,7 @@ def main():
     p.add_argument("--hidden", type=int, default=256)
     p.add_argument("--embed", type=int, default=64)
     p.add_argument("--dropout", type=float, default=0.0)
+    p.add_argument("--tie", action="store_true")
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--bptt", type=int, default=64)
     p.add_argument("--lr", type=float, default=2e-3)
@@ -133,7 +138,7 @@ def main():
 
     train = batchify(torch.tensor(train_ids), a.batch)
     valid = batchify(torch.tensor(valid_ids), 10)
-    model = Model(a.cell, vocab, a.embed, a.hidden, a.layers, a.dropout)
+    model = Model(a.cell, vocab, a.embed, a.hidden, a.layers, a.dropout, a.tie)
     optimizer = torch.optim.Adam(model.parameters(), lr=a.lr)
     # As recurrent's PlateauSchedule: multiply by --decay-factor after more than --patience
     # evaluations in a row without a (strict) improvement of the validation loss.
