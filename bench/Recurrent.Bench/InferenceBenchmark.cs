@@ -42,7 +42,8 @@ public static class InferenceBenchmark
 
     public static int RunGenerate(string[] args)
     {
-        var o = BenchOptions.Parse("generate", args, defaultSteps: 1);
+        bool general = args.Contains("--general-path");
+        var o = BenchOptions.Parse("generate", [.. args.Where(a => a != "--general-path")], defaultSteps: 1);
         if (o is null || Config("generate", o) is not { } c) return 2;
         var model = NewModel(c, o.Threads);
         // A character vocabulary of the config's size: line break first, then printable ASCII.
@@ -51,15 +52,35 @@ public static class InferenceBenchmark
         var generator = new TextGenerator(model, new CharVocabulary(tokens));
         var sampler = new Sampler(temperature: 1f);
         var rng = new Rng(3);
-        void Generate() { foreach (var _ in generator.Generate("", o.Tokens, sampler, rng)) { } }
+        void Generate()
+        {
+            if (!general) { foreach (var _ in generator.Generate("", o.Tokens, sampler, rng)) { } return; }
+            // The sequence path with T = B = 1, as TextGenerator ran before the stepper (for comparison).
+            var state = model.NewState(1);
+            var one = new int[1];
+            var logits = model.Forward(one, 1, 1, state);
+            for (int i = 0; i < o.Tokens; i++)
+            {
+                one[0] = sampler.Sample(logits.Span, rng);
+                logits = model.Forward(one, 1, 1, state);
+            }
+        }
         Generate();
         var samples = new List<double>();
+        var cpu = new List<double>();
+        var process = Process.GetCurrentProcess();
         for (int r = 0; r < o.Reps; r++)
         {
+            process.Refresh();
+            var cpuStart = process.TotalProcessorTime;
             var sw = Stopwatch.StartNew();
             Generate();
             samples.Add(sw.Elapsed.TotalMicroseconds / o.Tokens);
+            process.Refresh();
+            cpu.Add((process.TotalProcessorTime - cpuStart).TotalMicroseconds / o.Tokens);
         }
+        // To stderr, for comparisons on a busy machine: the fastest wall-clock rep and the median CPU time per token.
+        Console.Error.WriteLine($"generate: wall min {samples.Min():F1}, cpu median {BenchOptions.Median(cpu):F1} µs/token over {o.Reps} reps{(general ? " (general path)" : "")}");
         o.Report(c.Name, "gen_us_per_token", BenchOptions.Median(samples));
         return 0;
     }
