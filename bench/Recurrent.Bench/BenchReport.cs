@@ -47,6 +47,13 @@ internal sealed class BenchOptions
         return o;
     }
 
+    /// <summary>Runs <paramref name="step"/> until at least 0.5 s and 2 calls have passed, so the JIT has reached its final tier before timing.</summary>
+    public static void WarmUp(Action step)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        for (int calls = 0; calls < 2 || clock.Elapsed.TotalSeconds < 0.5; calls++) step();
+    }
+
     public static double Median(List<double> samples)
     {
         samples.Sort();

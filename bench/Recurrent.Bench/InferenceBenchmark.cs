@@ -28,7 +28,7 @@ public static class InferenceBenchmark
         var ids = new int[n];
         for (int i = 0; i < n; i++) ids[i] = rng.NextInt(c.Vocabulary);
         var state = model.NewState(c.Batch);
-        model.Forward(ids, c.Seq, c.Batch, state);
+        BenchOptions.WarmUp(() => model.Forward(ids, c.Seq, c.Batch, state));
         var samples = new List<double>();
         for (int r = 0; r < o.Reps; r++)
         {

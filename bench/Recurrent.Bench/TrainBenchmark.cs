@@ -27,6 +27,7 @@ public sealed record TrainConfig(string Name, CellType Cell, int Vocabulary, int
 /// Training throughput, one full step as the peers define it: embedding → recurrent stack →
 /// linear → mean cross-entropy over every step, backward, global-norm clip 5.0, Adam update,
 /// gradients zeroed. Reports tokens (T·B) per second, the median of the repetitions.
+/// peak_rss_mb is the whole process's peak: run one config per process to attribute it.
 /// </summary>
 public static class TrainBenchmark
 {
@@ -47,7 +48,7 @@ public static class TrainBenchmark
     private static double Measure(TrainConfig c, int threads, int reps, int steps)
     {
         var model = new TrainModel(c, threads);
-        model.Step();
+        BenchOptions.WarmUp(model.Step);
         var samples = new List<double>();
         for (int r = 0; r < reps; r++)
         {
