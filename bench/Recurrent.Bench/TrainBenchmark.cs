@@ -1,10 +1,8 @@
 using System.Diagnostics;
-using System.Globalization;
-using System.Text.Json;
 using Recurrent.Layers;
 using Recurrent.Losses;
-using Recurrent.Models;
 using Recurrent.Numerics;
+using Recurrent.Optimizers;
 
 namespace Recurrent.Bench;
 
@@ -21,71 +19,91 @@ public sealed record TrainConfig(string Name, CellType Cell, int Vocabulary, int
         new("word-lstm-ptb-m", CellType.Lstm, 10000, 650, 650, 2, false, 20, 35, 10000),
         new("bilstm-tagger", CellType.Lstm, 20000, 100, 128, 1, true, 32, 40, 20),
     ];
+
+    public static TrainConfig? Find(string name) => All.FirstOrDefault(c => c.Name == name);
 }
 
 /// <summary>
-/// Training throughput: embedding → recurrent stack → linear → mean cross-entropy over every
-/// step, backward (forward + backward only until the optimizer lands in this harness).
+/// Training throughput, one full step as the peers define it: embedding → recurrent stack →
+/// linear → mean cross-entropy over every step, backward, global-norm clip 5.0, Adam update,
+/// gradients zeroed. Reports tokens (T·B) per second, the median of the repetitions.
+/// peak_rss_mb is the whole process's peak: run one config per process to attribute it.
 /// </summary>
 public static class TrainBenchmark
 {
     public static int Run(string[] args)
     {
-        string? only = null;
-        int threads = 1, reps = 3, steps = 5;
-        for (int i = 0; i < args.Length; i++)
+        var o = BenchOptions.Parse("train", args, defaultSteps: 5);
+        if (o is null) return 2;
+        if (o.Config is not null && TrainConfig.Find(o.Config) is null)
         {
-            switch (args[i])
-            {
-                case "--config": only = args[++i]; break;
-                case "--threads": threads = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
-                case "--reps": reps = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
-                case "--steps": steps = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
-                default: Console.Error.WriteLine($"train: unknown option '{args[i]}'"); return 2;
-            }
+            Console.Error.WriteLine($"train: unknown config '{o.Config}' (one of {string.Join(", ", TrainConfig.All.Select(c => c.Name))})");
+            return 2;
         }
-        foreach (var config in TrainConfig.All.Where(c => only is null || c.Name == only))
-        {
-            var result = Measure(config, threads, reps, steps);
-            Console.WriteLine(JsonSerializer.Serialize(new { peer = "recurrent", config = config.Name, measure = "train_tokens_per_s", threads, value = result }));
-        }
+        foreach (var config in TrainConfig.All.Where(c => o.Config is null || c.Name == o.Config))
+            o.Report(config.Name, "train_tokens_per_s", Measure(config, o.Threads, o.Reps, o.Steps));
         return 0;
     }
 
     private static double Measure(TrainConfig c, int threads, int reps, int steps)
     {
-        var rng = new Rng(1);
-        var stack = new RecurrentStack(new RecurrentOptions(c.Cell, c.Embedding, c.Hidden, c.Layers, c.Bidirectional), rng) { Compute = new Compute(threads) };
-        var embedding = new Embedding("encoder.", c.Vocabulary, c.Embedding, rng);
-        var decoder = new Linear("decoder.", stack.Options.OutputSize, c.Outputs, rng) { Compute = new Compute(threads) };
-        int n = c.Seq * c.Batch;
-        var ids = new int[n];
-        var targets = new int[n];
-        for (int i = 0; i < n; i++) { ids[i] = rng.NextInt(c.Vocabulary); targets[i] = rng.NextInt(c.Outputs); }
-        var x = new Tensor(c.Seq, c.Batch, c.Embedding);
-        var hidden = new Tensor(0);
-        void Step()
-        {
-            embedding.Forward(ids, n).Span.CopyTo(x.Span);
-            var r = stack.Forward(x);
-            hidden.Resize(n, stack.Options.OutputSize);
-            r.Output.Span.CopyTo(hidden.Span);
-            var logits = decoder.Forward(hidden, n);
-            SoftmaxCrossEntropy.ForwardBackward(logits.Span, targets, c.Outputs);
-            var dh = decoder.Backward(logits.Span);
-            var dOut = new Tensor(dh.Data, c.Seq, c.Batch, stack.Options.OutputSize);
-            var g = stack.Backward(dOut);
-            embedding.Backward(g.Input.Span);
-        }
-        Step();
+        var model = new TrainModel(c, threads);
+        BenchOptions.WarmUp(model.Step);
         var samples = new List<double>();
         for (int r = 0; r < reps; r++)
         {
             var sw = Stopwatch.StartNew();
-            for (int s = 0; s < steps; s++) Step();
-            samples.Add(steps * n / sw.Elapsed.TotalSeconds);
+            for (int s = 0; s < steps; s++) model.Step();
+            samples.Add(steps * c.Seq * c.Batch / sw.Elapsed.TotalSeconds);
         }
-        samples.Sort();
-        return samples[samples.Count / 2];
+        return BenchOptions.Median(samples);
+    }
+
+    /// <summary>The benchmark's model: the layers, fixed random ids and targets, Adam over every parameter.</summary>
+    private sealed class TrainModel
+    {
+        private readonly TrainConfig _c;
+        private readonly Embedding _embedding;
+        private readonly RecurrentStack _stack;
+        private readonly Linear _decoder;
+        private readonly Parameter[] _parameters;
+        private readonly Adam _adam;
+        private readonly int[] _ids, _targets;
+        private readonly Tensor _x, _hidden, _dOut;
+
+        public TrainModel(TrainConfig c, int threads)
+        {
+            _c = c;
+            var rng = new Rng(1);
+            var compute = new Compute(threads);
+            _stack = new RecurrentStack(new RecurrentOptions(c.Cell, c.Embedding, c.Hidden, c.Layers, c.Bidirectional), rng) { Compute = compute };
+            _embedding = new Embedding("encoder.", c.Vocabulary, c.Embedding, rng);
+            _decoder = new Linear("decoder.", _stack.Options.OutputSize, c.Outputs, rng) { Compute = compute };
+            _parameters = [_embedding.Weight, .. _stack.Parameters(), .. _decoder.Parameters()];
+            _adam = new Adam(_parameters, lr: 1e-3f);
+            int n = c.Seq * c.Batch;
+            _ids = new int[n];
+            _targets = new int[n];
+            for (int i = 0; i < n; i++) { _ids[i] = rng.NextInt(c.Vocabulary); _targets[i] = rng.NextInt(c.Outputs); }
+            _x = new Tensor(c.Seq, c.Batch, c.Embedding);
+            _hidden = new Tensor(n, _stack.Options.OutputSize);
+            _dOut = new Tensor(c.Seq, c.Batch, _stack.Options.OutputSize);
+        }
+
+        public void Step()
+        {
+            int n = _c.Seq * _c.Batch;
+            _embedding.Forward(_ids, n).Span.CopyTo(_x.Span);
+            var r = _stack.Forward(_x);
+            r.Output.Span.CopyTo(_hidden.Span);
+            var logits = _decoder.Forward(_hidden, n);
+            SoftmaxCrossEntropy.ForwardBackward(logits.Span, _targets, _c.Outputs);
+            _decoder.Backward(logits.Span).Span.CopyTo(_dOut.Span);
+            var g = _stack.Backward(_dOut);
+            _embedding.Backward(g.Input.Span);
+            GradientClipping.ClipByGlobalNorm(_parameters, 5.0);
+            _adam.Step();
+            foreach (var p in _parameters) p.Grad.Clear();
+        }
     }
 }

@@ -5,8 +5,9 @@ using Recurrent.Text;
 namespace Recurrent.Generation;
 
 /// <summary>
-/// Runs a trained language model as a generator: the prime text is read in one forward pass,
-/// then one token at a time is sampled and fed back with the state carried (batch 1).
+/// Runs a trained language model as a generator, batch 1, through a <see cref="LanguageModelStepper"/>:
+/// the prime text is fed token by token, then one token at a time is sampled and fed back with the
+/// state carried. Each call reads the model's weights as they are when it starts.
 /// </summary>
 public sealed class TextGenerator(LanguageModel model, Vocabulary vocabulary)
 {
@@ -31,18 +32,18 @@ public sealed class TextGenerator(LanguageModel model, Vocabulary vocabulary)
     {
         if (length < 0) throw new ArgumentOutOfRangeException(nameof(length), length, "Length must be at least 0.");
         var context = EncodeContext(prime);
-        var state = Model.NewState(1);
-        var logits = Model.Forward(context, context.Length, 1, state);
-        int V = Model.Config.VocabularySize;
-        var last = logits.Data.AsMemory((context.Length - 1) * V, V);
-        var one = new int[1];
+        return GenerateTokens(context, length, sampler, rng);
+    }
+
+    private IEnumerable<string> GenerateTokens(int[] context, int length, Sampler sampler, Rng rng)
+    {
+        var stepper = new LanguageModelStepper(Model);
+        stepper.Prime(context);
         for (int i = 0; i < length; i++)
         {
-            int next = sampler.Sample(last.Span, rng);
+            int next = sampler.Sample(stepper.Logits.Span, rng);
             yield return Vocabulary.Render(next);
-            one[0] = next;
-            logits = Model.Forward(one, 1, 1, state);
-            last = logits.Data.AsMemory(0, V);
+            if (i + 1 < length) stepper.Step(next);
         }
     }
 
@@ -50,10 +51,8 @@ public sealed class TextGenerator(LanguageModel model, Vocabulary vocabulary)
     public IReadOnlyList<(string Token, double Probability)> NextTokens(string context, int k)
     {
         var ids = EncodeContext(context);
-        var state = Model.NewState(1);
-        var logits = Model.Forward(ids, ids.Length, 1, state);
-        int V = Model.Config.VocabularySize;
-        return Sampler.TopTokens(logits.Span.Slice((ids.Length - 1) * V, V), k)
+        var stepper = new LanguageModelStepper(Model);
+        return Sampler.TopTokens(stepper.Prime(ids), k)
             .Select(t => (Vocabulary.TokenOf(t.Id), t.Probability)).ToList();
     }
 }

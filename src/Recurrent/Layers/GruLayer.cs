@@ -28,7 +28,7 @@ public sealed class GruLayer : RecurrentLayer
         var gates = Gates.Span.Slice(time * B * G, B * G);
         var hh = _hh.Span.Slice(time * B * G, B * G);
         if (BiasHh is not null) Kernels.BroadcastRows(BiasHh.Span, B, hh);
-        Gemm.Multiply(Compute, false, true, B, G, H, 1f, hPrev, H, WeightHh.Span, H, BiasHh is null ? 0f : 1f, hh, G);
+        RecurrentProduct(hPrev, hh, BiasHh is null ? 0f : 1f);
         for (int row = 0; row < B; row++)
             Kernels.GruCell(Compute.Simd, gates.Slice(row * G, G), hh.Slice(row * G, G), hPrev.Slice(row * H, H), output.Slice(row * H, H));
     }

@@ -40,7 +40,7 @@ public sealed class LstmLayer : RecurrentLayer
     {
         int H = HiddenSize, G = 4 * H, bh = B * H;
         var gates = Gates.Span.Slice(time * B * G, B * G);
-        Gemm.Multiply(Compute, false, true, B, G, H, 1f, hPrev, H, WeightHh.Span, H, 1f, gates, G);
+        RecurrentProduct(hPrev, gates, 1f);
         var cPrev = _cellPrev.Span.Slice(time * bh, bh);
         _cFinal.Span.CopyTo(cPrev);
         var c = _cell.Span.Slice(time * bh, bh);

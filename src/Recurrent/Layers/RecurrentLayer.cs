@@ -56,6 +56,9 @@ public abstract class RecurrentLayer
 
     private Tensor? _input;
     private int[] _lengths = [];
+    // W_hhᵀ packed once per Forward for the per-step products (same bits as packing it every step).
+    private readonly PackedMatrix _weightHhPacked = new();
+    private bool _useWeightHhPacked;
     protected int T { get; private set; }
     protected int B { get; private set; }
 
@@ -132,6 +135,10 @@ public abstract class RecurrentLayer
         if (BiasIh is not null) Kernels.BroadcastRows(ProjectionBias(), t * b, gates);
         Gemm.Multiply(Compute, false, true, t * b, gh, InputSize, 1f, x.Span, InputSize,
             WeightIh.Span, InputSize, BiasIh is null ? 0f : 1f, gates, gh);
+
+        // With more than a few rows the per-step product packs op(B) = W_hhᵀ; do that once here instead.
+        _useWeightHhPacked = b > GemmMatrixVector.MaxRows && gh > 1;
+        if (_useWeightHhPacked) Gemm.Pack(Compute, true, H, gh, WeightHh.Span, H, _weightHhPacked);
 
         var h = HFinal.Span;
         if (h0.IsEmpty) h.Clear(); else h0.CopyTo(h);
@@ -254,6 +261,17 @@ public abstract class RecurrentLayer
         int gh = GateCount * HiddenSize;
         if (_biasSum.Length != gh) _biasSum = new float[gh];
         return _biasSum;
+    }
+
+    /// <summary>
+    /// y = hPrev·W_hhᵀ + beta·y for one time step, hPrev [B, H], y [B, G·H]: from W_hhᵀ packed once
+    /// per Forward when B is large enough for the product to pack it, else directly.
+    /// </summary>
+    protected void RecurrentProduct(ReadOnlySpan<float> hPrev, Span<float> y, float beta)
+    {
+        int H = HiddenSize, gh = GateCount * H;
+        if (_useWeightHhPacked) Gemm.Multiply(Compute, false, B, 1f, hPrev, H, _weightHhPacked, beta, y, gh);
+        else Gemm.Multiply(Compute, false, true, B, gh, H, 1f, hPrev, H, WeightHh.Span, H, beta, y, gh);
     }
 
     protected virtual void PrepareForward() { }

@@ -24,7 +24,7 @@ public sealed class RnnLayer : RecurrentLayer
     {
         int H = HiddenSize, bh = B * H;
         var a = Gates.Span.Slice(time * bh, bh);
-        Gemm.Multiply(Compute, false, true, B, H, H, 1f, hPrev, H, WeightHh.Span, H, 1f, a, H);
+        RecurrentProduct(hPrev, a, 1f);
         if (Activation == RnnActivation.Tanh) Kernels.Tanh(Compute.Simd, a, output);
         else Kernels.Relu(Compute.Simd, a, output);
     }

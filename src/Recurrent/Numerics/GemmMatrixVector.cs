@@ -59,7 +59,7 @@ internal static unsafe class GemmMatrixVector
     }
 
     /// <summary>Four dot products of length k with the same x, two vectors deep per row to hide FMA latency.</summary>
-    private static void Dot4x1<TS, TV>(float* r0, float* r1, float* r2, float* r3, float* x, int k, float* sums)
+    internal static void Dot4x1<TS, TV>(float* r0, float* r1, float* r2, float* r3, float* x, int k, float* sums)
         where TS : struct, ISimdOps<TV> where TV : struct
     {
         int w = TS.Width;

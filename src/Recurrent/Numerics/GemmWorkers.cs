@@ -27,32 +27,41 @@ internal static class GemmWorkers
     private static readonly List<Worker> Workers = [];
 
     private static GemmJob s_job;
+    /// <summary>Non-null while the pool runs an <see cref="IBandWork"/> instead of <see cref="s_job"/>.</summary>
+    private static IBandWork? s_work;
     /// <summary>The job's generation (bits 32–63), its band count (bits 16–31) and its next unclaimed band (bits 0–15).</summary>
     private static long s_claims;
     private static int s_done;
     private static Exception? s_error;
     private static uint s_generation;
 
-    public static void Run(in GemmJob job)
+    public static void Run(in GemmJob job) => Run(job, null, job.Parts);
+
+    /// <summary>Runs bands 0..<paramref name="parts"/> of <paramref name="work"/> on the pool as a GEMM's (same rules: claimed, never nested).</summary>
+    public static void Run(IBandWork work, int parts) => Run(default, work, parts);
+
+    private static void Run(in GemmJob job, IBandWork? work, int parts)
     {
         if (!Gate.TryEnter())
         {
-            for (int part = 0; part < job.Parts; part++) job.Execute(part);
+            for (int part = 0; part < parts; part++) Execute(job, work, part);
             return;
         }
         try
         {
-            while (Workers.Count < job.Parts - 1) Workers.Add(new Worker(Workers.Count + 1));
+            while (Workers.Count < parts - 1) Workers.Add(new Worker(Workers.Count + 1));
             uint generation = ++s_generation;
             s_job = job;
+            s_work = work;
             s_error = null;
             Volatile.Write(ref s_done, 0);
-            Volatile.Write(ref s_claims, (long)generation << 32 | (long)job.Parts << 16);
-            for (int w = 0; w < job.Parts - 1; w++) Workers[w].Wake();
+            Volatile.Write(ref s_claims, (long)generation << 32 | (long)parts << 16);
+            for (int w = 0; w < parts - 1; w++) Workers[w].Wake();
 
-            while (TryClaim(generation, out int part)) Execute(job, part);
+            while (TryClaim(generation, out int part)) ExecuteCounted(job, work, part);
             var spinner = new SpinWait();
-            while (Volatile.Read(ref s_done) < job.Parts) spinner.SpinOnce(sleep1Threshold: -1);
+            while (Volatile.Read(ref s_done) < parts) spinner.SpinOnce(sleep1Threshold: -1);
+            s_work = null;
             if (s_error is { } error) ExceptionDispatchInfo.Throw(error);
         }
         finally
@@ -76,11 +85,17 @@ internal static class GemmWorkers
         }
     }
 
-    private static void Execute(in GemmJob job, int part)
+    private static void Execute(in GemmJob job, IBandWork? work, int part)
+    {
+        if (work is not null) work.Execute(part);
+        else job.Execute(part);
+    }
+
+    private static void ExecuteCounted(in GemmJob job, IBandWork? work, int part)
     {
         try
         {
-            job.Execute(part);
+            Execute(job, work, part);
         }
         catch (Exception e)
         {
@@ -112,8 +127,14 @@ internal static class GemmWorkers
                 while (_wake.CurrentCount == 0 && Stopwatch.GetTimestamp() < deadline) Thread.SpinWait(10);
                 _wake.Wait();
                 uint generation = (uint)(Volatile.Read(ref s_claims) >> 32);
-                while (TryClaim(generation, out int part)) Execute(s_job, part);
+                while (TryClaim(generation, out int part)) ExecuteCounted(s_job, s_work, part);
             }
         }
     }
+}
+
+/// <summary>Work cut into bands that <see cref="GemmWorkers"/> can share out like a GEMM's; each band's result must not depend on which thread runs it.</summary>
+internal interface IBandWork
+{
+    void Execute(int part);
 }

@@ -1,0 +1,102 @@
+using System.Diagnostics;
+using Recurrent.Generation;
+using Recurrent.Models;
+using Recurrent.Numerics;
+using Recurrent.Text;
+
+namespace Recurrent.Bench;
+
+/// <summary>
+/// Inference on a language model built from a training config (embedding → stack → linear
+/// over the vocabulary), as a user gets it from <see cref="LanguageModel"/> and
+/// <see cref="TextGenerator"/>:
+/// <list type="bullet">
+/// <item>infer: forward only over a batch [T, B] of the config's shape, logits for every step; tokens/s.</item>
+/// <item>generate: batch 1, one token at a time with the state carried, softmax (τ = 1) and a
+/// sample from it fed back; µs per token.</item>
+/// </list>
+/// </summary>
+public static class InferenceBenchmark
+{
+    public static int RunInfer(string[] args)
+    {
+        var o = BenchOptions.Parse("infer", args, defaultSteps: 5);
+        if (o is null || Config("infer", o) is not { } c) return 2;
+        var model = NewModel(c, o.Threads);
+        var rng = new Rng(2);
+        int n = c.Seq * c.Batch;
+        var ids = new int[n];
+        for (int i = 0; i < n; i++) ids[i] = rng.NextInt(c.Vocabulary);
+        var state = model.NewState(c.Batch);
+        BenchOptions.WarmUp(() => model.Forward(ids, c.Seq, c.Batch, state));
+        var samples = new List<double>();
+        for (int r = 0; r < o.Reps; r++)
+        {
+            var sw = Stopwatch.StartNew();
+            for (int s = 0; s < o.Steps; s++) model.Forward(ids, c.Seq, c.Batch, state);
+            samples.Add(o.Steps * n / sw.Elapsed.TotalSeconds);
+        }
+        o.Report(c.Name, "infer_tokens_per_s", BenchOptions.Median(samples));
+        return 0;
+    }
+
+    public static int RunGenerate(string[] args)
+    {
+        bool general = args.Contains("--general-path");
+        var o = BenchOptions.Parse("generate", [.. args.Where(a => a != "--general-path")], defaultSteps: 1);
+        if (o is null || Config("generate", o) is not { } c) return 2;
+        var model = NewModel(c, o.Threads);
+        // A character vocabulary of the config's size: line break first, then printable ASCII.
+        var tokens = new List<string> { "\n" };
+        for (int ch = '!'; tokens.Count < c.Vocabulary; ch++) tokens.Add(((char)ch).ToString());
+        var generator = new TextGenerator(model, new CharVocabulary(tokens));
+        var sampler = new Sampler(temperature: 1f);
+        var rng = new Rng(3);
+        void Generate()
+        {
+            if (!general) { foreach (var _ in generator.Generate("", o.Tokens, sampler, rng)) { } return; }
+            // The sequence path with T = B = 1, as TextGenerator ran before the stepper (for comparison).
+            var state = model.NewState(1);
+            var one = new int[1];
+            var logits = model.Forward(one, 1, 1, state);
+            for (int i = 0; i < o.Tokens; i++)
+            {
+                one[0] = sampler.Sample(logits.Span, rng);
+                logits = model.Forward(one, 1, 1, state);
+            }
+        }
+        Generate();
+        var samples = new List<double>();
+        var cpu = new List<double>();
+        var process = Process.GetCurrentProcess();
+        for (int r = 0; r < o.Reps; r++)
+        {
+            process.Refresh();
+            var cpuStart = process.TotalProcessorTime;
+            var sw = Stopwatch.StartNew();
+            Generate();
+            samples.Add(sw.Elapsed.TotalMicroseconds / o.Tokens);
+            process.Refresh();
+            cpu.Add((process.TotalProcessorTime - cpuStart).TotalMicroseconds / o.Tokens);
+        }
+        // To stderr, for comparisons on a busy machine: the fastest wall-clock rep and the median CPU time per token.
+        Console.Error.WriteLine($"generate: wall min {samples.Min():F1}, cpu median {BenchOptions.Median(cpu):F1} µs/token over {o.Reps} reps{(general ? " (general path)" : "")}");
+        o.Report(c.Name, "gen_us_per_token", BenchOptions.Median(samples));
+        return 0;
+    }
+
+    private static TrainConfig? Config(string name, BenchOptions o)
+    {
+        string configName = o.Config ?? "char-lstm-l";
+        var c = TrainConfig.Find(configName);
+        if (c is null || c.Bidirectional || c.Outputs != c.Vocabulary)
+        {
+            Console.Error.WriteLine($"{name}: '{configName}' is not a language-model config (try char-lstm-l)");
+            return null;
+        }
+        return c;
+    }
+
+    private static LanguageModel NewModel(TrainConfig c, int threads) =>
+        new(new LanguageModelConfig(c.Cell, c.Vocabulary, c.Embedding, c.Hidden, c.Layers), new Rng(1)) { Compute = new Compute(threads) };
+}
