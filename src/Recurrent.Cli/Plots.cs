@@ -5,6 +5,12 @@ namespace Recurrent.Cli;
 /// <summary>One named line of a <see cref="LineChart"/>: points (X[i], Y[i]); non-finite Y values leave a gap.</summary>
 public sealed record Series(string Name, IReadOnlyList<double> X, IReadOnlyList<double> Y)
 {
+    /// <summary>Index into the chart's palette (null: the series' own position), so related series can share a colour.</summary>
+    public int? Color { get; init; }
+
+    /// <summary>Draw the line dashed.</summary>
+    public bool Dashed { get; init; }
+
     /// <summary>Y against 0, 1, 2, … (e.g. a loss per training step).</summary>
     public static Series Indexed(string name, IReadOnlyList<double> y) =>
         new(name, Enumerable.Range(0, y.Count).Select(i => (double)i).ToArray(), y);
@@ -47,12 +53,13 @@ public sealed class LineChart(string title, string xLabel, string yLabel)
         var palette = new ScottPlot.Palettes.Category10();
         for (int s = 0; s < _series.Count; s++)
         {
-            var color = palette.GetColor(s);
+            var color = palette.GetColor(_series[s].Color ?? s);
             bool first = true;
             foreach (var (xs, ys) in Segments(_series[s]))
             {
                 var line = xs.Length == 1 ? plot.Add.ScatterPoints(xs, ys, color) : plot.Add.ScatterLine(xs, ys, color);
                 line.LineWidth = 2;
+                if (_series[s].Dashed) line.LinePattern = LinePattern.Dashed;
                 if (first) line.LegendText = _series[s].Name;
                 first = false;
             }

@@ -20,7 +20,7 @@ public static class GradientsCommand
     public const string LossFile = "loss.png";
     public static string HeatmapFile(string cell) => $"heatmap-{cell}.png";
 
-    public sealed record Request(string Task, int Length, IReadOnlyList<CellRecipe> Cells, GradientFlowOptions Options, string OutDir, bool Quiet);
+    public sealed record Request(string Task, int Length, IReadOnlyList<CellRecipe> Cells, GradientFlowOptions Options, string OutDir, bool Quiet, bool CompareUnclipped = true);
 
     public static Command Create()
     {
@@ -28,13 +28,14 @@ public static class GradientsCommand
         task.AcceptOnlyFromAmong("adding", "copy", "first-token");
         var length = new Option<int>("--length", "-T") { Description = "Sequence length T.", DefaultValueFactory = _ => 100 };
         var cells = new Option<string>("--cells") { Description = "Comma-separated cells: rnn-tanh, irnn, lstm, gru.", DefaultValueFactory = _ => "rnn-tanh,irnn,lstm,gru" };
-        var steps = new Option<int>("--steps") { Description = "Training updates per cell (the same budget for every cell).", DefaultValueFactory = _ => 300 };
+        var steps = new Option<int>("--steps") { Description = "Training updates per cell (the same budget for every cell).", DefaultValueFactory = _ => 2000 };
         var hidden = new Option<int>("--hidden") { Description = "Hidden size.", DefaultValueFactory = _ => 32 };
         var batch = new Option<int>("--batch") { Description = "Sequences per update.", DefaultValueFactory = _ => 32 };
         var lr = new Option<float>("--lr") { Description = "Adam learning rate.", DefaultValueFactory = _ => 2e-3f };
         var clip = new Option<double>("--clip") { Description = "Global-norm clipping threshold of the clipped runs; each cell is also trained without clipping (0 = only without).", DefaultValueFactory = _ => 1.0 };
         var initScale = new Option<float>("--init-scale") { Description = "Multiply the initial recurrent weights by this (e.g. 3 makes gradients explode).", DefaultValueFactory = _ => 1f };
         var recordEvery = new Option<int>("--record-every") { Description = "Probe ‖dL/dh_t‖ every this many steps (0 = about 40 probes per run).", DefaultValueFactory = _ => 0 };
+        var clipOnly = new Option<bool>("--clip-only") { Description = "Skip the unclipped comparison runs (halves the time)." };
         var probeBatch = new Option<int>("--probe-batch") { Description = "Sequences in the fixed probe batch.", DefaultValueFactory = _ => 64 };
         var seed = CommonOptions.Seed();
         var threads = CommonOptions.Threads();
@@ -43,7 +44,7 @@ public static class GradientsCommand
 
         var command = new Command("gradients", "Measure and plot the gradient norm through time (vanishing/exploding gradients) of RNN, IRNN, LSTM and GRU cells on a long-range task.")
         {
-            task, length, cells, steps, hidden, batch, lr, clip, initScale, recordEvery, probeBatch, seed, threads, outDir, quiet,
+            task, length, cells, steps, hidden, batch, lr, clip, clipOnly, initScale, recordEvery, probeBatch, seed, threads, outDir, quiet,
         };
         command.SetAction(r => CliErrors.Run(() =>
         {
@@ -69,7 +70,7 @@ public static class GradientsCommand
             int T = r.GetValue(length);
             var options = new GradientFlowOptions(stepCount, batchSize, rate, clipNorm > 0 ? clipNorm : null, hiddenSize, gain, every, probe,
                 Seed: r.GetValue(seed), Threads: threadCount) { JacobianTimes = T > 0 ? [0, T / 2, T - 1] : [] };
-            var request = new Request(r.GetValue(task)!, T, ParseCells(r.GetValue(cells)!), options, r.GetValue(outDir)!, r.GetValue(quiet));
+            var request = new Request(r.GetValue(task)!, T, ParseCells(r.GetValue(cells)!), options, r.GetValue(outDir)!, r.GetValue(quiet), !r.GetValue(clipOnly));
             Execute(request);
             return 0;
         }));
@@ -108,13 +109,13 @@ public static class GradientsCommand
         if (!request.Quiet)
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{sequenceTask.Name} task, T = {sequenceTask.Length}: {o.Steps} updates per cell (batch {o.BatchSize}, Adam lr {o.LearningRate:G3}, hidden {o.HiddenSize}" +
-                $"{(o.RecurrentGain != 1f ? $", recurrent weights ×{o.RecurrentGain:G3}" : "")}), {(o.ClipNorm is double c ? $"with clipping at {c:G3} and without" : "no clipping")}; output in {request.OutDir}"));
+                $"{(o.RecurrentGain != 1f ? $", recurrent weights ×{o.RecurrentGain:G3}" : "")}), {(o.ClipNorm is double c ? $"with clipping at {c:G3}{(request.CompareUnclipped ? " and without" : "")}" : "no clipping")}; output in {request.OutDir}"));
 
         var results = new List<CellRuns>();
         foreach (var recipe in request.Cells)
         {
             var main = Run(sequenceTask, recipe, o, request.Quiet);
-            var unclipped = o.ClipNorm is null ? null : Run(sequenceTask, recipe, o with { ClipNorm = null }, request.Quiet);
+            var unclipped = o.ClipNorm is null || !request.CompareUnclipped ? null : Run(sequenceTask, recipe, o with { ClipNorm = null }, request.Quiet);
             results.Add(new CellRuns(recipe, main, unclipped));
         }
 
@@ -178,10 +179,11 @@ public static class GradientsCommand
     {
         var chart = new LineChart($"Gradient through time: {task.Name}, T = {task.Length}", "distance from the loss (T − 1 − t)", "‖dL/dh_t‖") { LogY = true };
         var distance = Enumerable.Range(0, task.Length).Select(d => (double)d).ToArray();
-        foreach (var runs in results)
+        for (int k = 0; k < results.Count; k++)
         {
-            chart.Add(new Series($"{runs.Recipe.Name} init", distance, ByDistance(runs.Main.Initial.Norms)));
-            chart.Add(new Series($"{runs.Recipe.Name} trained ({runs.Main.Trained.Step} steps)", distance, ByDistance(runs.Main.Trained.Norms)));
+            var runs = results[k];
+            chart.Add(new Series($"{runs.Recipe.Name} init", distance, ByDistance(runs.Main.Initial.Norms)) { Color = k, Dashed = true });
+            chart.Add(new Series($"{runs.Recipe.Name} trained ({runs.Main.Trained.Step} steps)", distance, ByDistance(runs.Main.Trained.Norms)) { Color = k });
         }
         chart.SavePng(Path.Combine(dir, DecayFile), 900, 560);
     }
@@ -195,14 +197,15 @@ public static class GradientsCommand
         int window = Math.Max(1, steps / 50);
         string unit = task.Kind == TaskKind.Regression ? "mean squared error" : "cross-entropy (nats)";
         var chart = new LineChart($"Training loss: {task.Name}, T = {task.Length} (moving average over {window} steps)", "training step", unit) { LogY = true };
-        foreach (var runs in results)
+        for (int k = 0; k < results.Count; k++)
         {
+            var runs = results[k];
             foreach (var run in new[] { runs.Main, runs.Unclipped })
             {
                 if (run is null) continue;
                 string label = runs.Recipe.Name + (run.Options.ClipNorm is double c ? string.Create(CultureInfo.InvariantCulture, $" clip {c:G3}") : " no clip");
                 if (run.Training.DivergedAt is int d) label += $" (diverged at {d})";
-                chart.Add(Series.Indexed(label, MovingAverage(run.Training.Steps.Select(s => s.Loss).ToArray(), window)));
+                chart.Add(Series.Indexed(label, MovingAverage(run.Training.Steps.Select(s => s.Loss).ToArray(), window)) with { Color = k, Dashed = run.Options.ClipNorm is null });
             }
         }
         chart.AddReference($"baseline {task.BaselineLoss:F3} ({task.BaselineDescription})", task.BaselineLoss);
@@ -225,7 +228,7 @@ public static class GradientsCommand
     private static byte[] Json(SequenceTask task, Request request, IReadOnlyList<CellRuns> results)
     {
         using var stream = new MemoryStream();
-        using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+        using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = false }))
         {
             var o = request.Options;
             w.WriteStartObject();
