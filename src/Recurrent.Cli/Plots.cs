@@ -123,9 +123,17 @@ public sealed class HeatmapChart(string title, string xLabel, string yLabel, str
     public void SavePng(string path, int width = 900, int height = 560)
     {
         using var plot = new Plot();
-        plot.Title(title);
         plot.XLabel(xLabel);
         plot.YLabel(yLabel);
+        if (!values.Cast<double>().Any(double.IsFinite))
+        {
+            // Nothing to colour (e.g. every value overflowed): an empty frame that says so.
+            plot.Title(title + " (no finite values)");
+            plot.Axes.SetLimits(xMin, xMax, yMin, yMax);
+            ChartFile.Save(plot, path, width, height);
+            return;
+        }
+        plot.Title(title);
         var heatmap = plot.Add.Heatmap(values);
         heatmap.Colormap = new ScottPlot.Colormaps.Viridis();
         heatmap.FlipVertically = true;   // row 0 at the bottom

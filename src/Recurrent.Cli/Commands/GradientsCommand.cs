@@ -31,7 +31,9 @@ public static class GradientsCommand
         var steps = new Option<int>("--steps") { Description = "Training updates per cell (the same budget for every cell).", DefaultValueFactory = _ => 2000 };
         var hidden = new Option<int>("--hidden") { Description = "Hidden size.", DefaultValueFactory = _ => 32 };
         var batch = new Option<int>("--batch") { Description = "Sequences per update.", DefaultValueFactory = _ => 32 };
-        var lr = new Option<float>("--lr") { Description = "Adam learning rate.", DefaultValueFactory = _ => 2e-3f };
+        var lr = new Option<float>("--lr") { Description = "Learning rate.", DefaultValueFactory = _ => 2e-3f };
+        var optimizer = new Option<string>("--optimizer") { Description = "Adam (its steps hardly grow with the gradient) or plain SGD (they do: the classic exploding case).", DefaultValueFactory = _ => "adam" };
+        optimizer.AcceptOnlyFromAmong("adam", "sgd");
         var clip = new Option<double>("--clip") { Description = "Global-norm clipping threshold of the clipped runs; each cell is also trained without clipping (0 = only without).", DefaultValueFactory = _ => 1.0 };
         var initScale = new Option<float>("--init-scale") { Description = "Multiply the initial recurrent weights by this (e.g. 3 makes gradients explode).", DefaultValueFactory = _ => 1f };
         var recordEvery = new Option<int>("--record-every") { Description = "Probe ‖dL/dh_t‖ every this many steps (0 = about 40 probes per run).", DefaultValueFactory = _ => 0 };
@@ -44,7 +46,7 @@ public static class GradientsCommand
 
         var command = new Command("gradients", "Measure and plot the gradient norm through time (vanishing/exploding gradients) of RNN, IRNN, LSTM and GRU cells on a long-range task.")
         {
-            task, length, cells, steps, hidden, batch, lr, clip, clipOnly, initScale, recordEvery, probeBatch, seed, threads, outDir, quiet,
+            task, length, cells, steps, hidden, batch, lr, optimizer, clip, clipOnly, initScale, recordEvery, probeBatch, seed, threads, outDir, quiet,
         };
         command.SetAction(r => CliErrors.Run(() =>
         {
@@ -69,7 +71,7 @@ public static class GradientsCommand
             CommonOptions.CheckThreads(threadCount);
             int T = r.GetValue(length);
             var options = new GradientFlowOptions(stepCount, batchSize, rate, clipNorm > 0 ? clipNorm : null, hiddenSize, gain, every, probe,
-                Seed: r.GetValue(seed), Threads: threadCount) { JacobianTimes = T > 0 ? [0, T / 2, T - 1] : [] };
+                Seed: r.GetValue(seed), Threads: threadCount, Optimizer: r.GetValue(optimizer) == "sgd" ? TaskOptimizer.Sgd : TaskOptimizer.Adam) { JacobianTimes = T > 0 ? [0, T / 2, T - 1] : [] };
             var request = new Request(r.GetValue(task)!, T, ParseCells(r.GetValue(cells)!), options, r.GetValue(outDir)!, r.GetValue(quiet), !r.GetValue(clipOnly));
             Execute(request);
             return 0;
@@ -108,7 +110,7 @@ public static class GradientsCommand
         var o = request.Options;
         if (!request.Quiet)
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{sequenceTask.Name} task, T = {sequenceTask.Length}: {o.Steps} updates per cell (batch {o.BatchSize}, Adam lr {o.LearningRate:G3}, hidden {o.HiddenSize}" +
+                $"{sequenceTask.Name} task, T = {sequenceTask.Length}: {o.Steps} updates per cell (batch {o.BatchSize}, {(o.Optimizer == TaskOptimizer.Sgd ? "SGD" : "Adam")} lr {o.LearningRate:G3}, hidden {o.HiddenSize}" +
                 $"{(o.RecurrentGain != 1f ? $", recurrent weights ×{o.RecurrentGain:G3}" : "")}), {(o.ClipNorm is double c ? $"with clipping at {c:G3}{(request.CompareUnclipped ? " and without" : "")}" : "no clipping")}; output in {request.OutDir}"));
 
         var results = new List<CellRuns>();
@@ -240,6 +242,7 @@ public static class GradientsCommand
             w.WriteStartObject("settings");
             w.WriteNumber("steps", o.Steps);
             w.WriteNumber("batch", o.BatchSize);
+            w.WriteString("optimizer", o.Optimizer == TaskOptimizer.Sgd ? "sgd" : "adam");
             w.WriteNumber("lr", o.LearningRate);
             Number(w, "clip", o.ClipNorm ?? double.NaN);
             w.WriteNumber("hidden", o.HiddenSize);
@@ -340,18 +343,18 @@ public static class GradientsCommand
     private static void PrintTable(SequenceTask task, IReadOnlyList<CellRuns> results)
     {
         bool clipped = results.Any(r => r.Unclipped is not null);
-        var table = new Table().Title(Markup.Escape($"{task.Name}, T = {task.Length}: held-out loss (baseline {task.BaselineLoss:F4}, {task.BaselineDescription}) and ‖dL/dh_1‖/‖dL/dh_T‖"));
+        var table = new Table().Title(Markup.Escape($"{task.Name}, T = {task.Length}: held-out loss (baseline {task.BaselineLoss:F4}) and ‖dL/dh_1‖/‖dL/dh_T‖"));
         table.AddColumn("cell");
-        table.AddColumn(new TableColumn(clipped ? "loss, clipped" : "loss").RightAligned());
-        if (clipped) table.AddColumn(new TableColumn("loss, no clip").RightAligned());
-        table.AddColumn(new TableColumn("vs baseline").RightAligned());
-        table.AddColumn(new TableColumn("decay ratio, init").RightAligned());
-        table.AddColumn(new TableColumn("decay ratio, trained").RightAligned());
+        table.AddColumn(new TableColumn(clipped ? "clipped" : "loss").RightAligned());
+        if (clipped) table.AddColumn(new TableColumn("no clip").RightAligned());
+        table.AddColumn(new TableColumn("/baseline").RightAligned());
+        table.AddColumn(new TableColumn("ratio init").RightAligned());
+        table.AddColumn(new TableColumn("ratio trained").RightAligned());
         foreach (var runs in results)
         {
             var row = new List<string> { runs.Recipe.Name, Loss(runs.Main) };
             if (clipped) row.Add(runs.Unclipped is null ? "" : Loss(runs.Unclipped));
-            row.Add(double.IsFinite(runs.Main.FinalLoss) ? string.Create(CultureInfo.InvariantCulture, $"{runs.Main.FinalLoss / task.BaselineLoss:P1}") : "—");
+            row.Add(double.IsFinite(runs.Main.FinalLoss) ? (runs.Main.FinalLoss / task.BaselineLoss).ToString("G3", CultureInfo.InvariantCulture) : "—");
             row.Add(Ratio(runs.Main.Initial.DecayRatio));
             row.Add(Ratio(runs.Main.Trained.DecayRatio));
             table.AddRow(row.Select(Markup.Escape).ToArray());
@@ -360,8 +363,8 @@ public static class GradientsCommand
     }
 
     private static string Loss(GradientFlowRun run) => run.Training.DivergedAt is int d
-        ? $"diverged at {d}"
-        : string.Create(CultureInfo.InvariantCulture, $"{run.FinalLoss:F4}");
+        ? $"diverged@{d}"
+        : run.FinalLoss.ToString(run.FinalLoss < 1000 ? "F4" : "E3", CultureInfo.InvariantCulture);
 
     private static string Ratio(double r) => double.IsFinite(r) ? r.ToString("E2", CultureInfo.InvariantCulture) : "—";
 }

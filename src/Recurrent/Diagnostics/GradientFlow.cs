@@ -22,14 +22,15 @@ public sealed record GradientFlowOptions(
     int ProbeBatchSize = 64,
     int EvaluationBatchSize = 512,
     ulong Seed = 1,
-    int Threads = 1)
+    int Threads = 1,
+    TaskOptimizer Optimizer = TaskOptimizer.Adam)
 {
     /// <summary>Time steps whose step-Jacobian spectra are taken at the first and last probe (empty: none).</summary>
     public IReadOnlyList<int> JacobianTimes { get; init; } = [];
 
     public void Validate()
     {
-        new TaskTrainingOptions(Steps, BatchSize, LearningRate, ClipNorm).Validate();
+        new TaskTrainingOptions(Steps, BatchSize, LearningRate, ClipNorm, Optimizer).Validate();
         if (HiddenSize < 1 || HiddenSize > 4096) throw new ArgumentOutOfRangeException(nameof(HiddenSize), HiddenSize, "Hidden size must be between 1 and 4096.");
         if (!(RecurrentGain > 0f && float.IsFinite(RecurrentGain))) throw new ArgumentOutOfRangeException(nameof(RecurrentGain), RecurrentGain, "The recurrent gain must be a positive finite number.");
         if (RecordEvery < 1) throw new ArgumentOutOfRangeException(nameof(RecordEvery), RecordEvery, "Record interval must be at least 1 step.");
@@ -93,7 +94,7 @@ public static class GradientFlow
         void Probe(int step, bool spectra) =>
             snapshots.Add(new GradientSnapshot(step, GradientProbe.Measure(model, probe, options.ClipNorm, spectra ? options.JacobianTimes : null)));
 
-        var training = TaskTrainer.Train(model, new TaskTrainingOptions(options.Steps, options.BatchSize, options.LearningRate, options.ClipNorm), data,
+        var training = TaskTrainer.Train(model, new TaskTrainingOptions(options.Steps, options.BatchSize, options.LearningRate, options.ClipNorm, options.Optimizer), data,
             afterStep, beforeStep: s => { if (s % options.RecordEvery == 0) Probe(s, s == 0); });
         int updates = training.DivergedAt ?? options.Steps;
         if (options.Steps == 0 || snapshots[^1].Step != updates) Probe(updates, true);

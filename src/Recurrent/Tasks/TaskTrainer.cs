@@ -4,8 +4,12 @@ using Recurrent.Optimizers;
 
 namespace Recurrent.Tasks;
 
-/// <summary>How to train a <see cref="TaskModel"/>: steps of Adam (PyTorch defaults) on fresh batches, optional clipping by global norm.</summary>
-public sealed record TaskTrainingOptions(int Steps, int BatchSize = 32, float LearningRate = 1e-3f, double? ClipNorm = null)
+/// <summary>The optimizer of <see cref="TaskTrainer"/>: Adam (PyTorch defaults), or plain SGD (θ ← θ − lr·g), whose step grows with the gradient.</summary>
+public enum TaskOptimizer { Adam, Sgd }
+
+/// <summary>How to train a <see cref="TaskModel"/>: steps of Adam or SGD on fresh batches, optional clipping by global norm.</summary>
+public sealed record TaskTrainingOptions(int Steps, int BatchSize = 32, float LearningRate = 1e-3f, double? ClipNorm = null,
+    TaskOptimizer Optimizer = TaskOptimizer.Adam)
 {
     public void Validate()
     {
@@ -24,7 +28,7 @@ public sealed record TaskTrainingResult(IReadOnlyList<TaskTrainingStep> Steps, i
 
 /// <summary>
 /// The training loop of the long-range tasks: each step draws a fresh batch, zeroes the
-/// gradients, runs forward + BPTT, clips by global norm if asked, and takes an Adam step.
+/// gradients, runs forward + BPTT, clips by global norm if asked, and takes an optimizer step.
 /// A non-finite loss or gradient norm stops training (the step is recorded, no update is made).
 /// </summary>
 public static class TaskTrainer
@@ -42,7 +46,9 @@ public static class TaskTrainer
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(data);
         options.Validate();
-        var adam = new Adam(model.Parameters, options.LearningRate);
+        Optimizer optimizer = options.Optimizer == TaskOptimizer.Sgd
+            ? new Sgd(model.Parameters, options.LearningRate)
+            : new Adam(model.Parameters, options.LearningRate);
         var steps = new List<TaskTrainingStep>(options.Steps);
         for (int s = 0; s < options.Steps; s++)
         {
@@ -57,7 +63,7 @@ public static class TaskTrainer
             steps.Add(step);
             afterStep?.Invoke(step);
             if (!double.IsFinite(loss.Loss) || !double.IsFinite(norm)) return new TaskTrainingResult(steps, s);
-            adam.Step();
+            optimizer.Step();
         }
         return new TaskTrainingResult(steps, null);
     }
