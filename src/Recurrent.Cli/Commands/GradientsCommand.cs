@@ -135,7 +135,7 @@ public static class GradientsCommand
         if (!quiet)
         {
             string clip = options.ClipNorm is double c ? string.Create(CultureInfo.InvariantCulture, $"clip {c:G3}") : "no clip";
-            string outcome = run.Training.DivergedAt is int d ? $"diverged at step {d}" : string.Create(CultureInfo.InvariantCulture, $"held-out loss {run.FinalLoss:F4}");
+            string outcome = run.Training.DivergedAt is int d ? $"diverged at step {d}" : string.Create(CultureInfo.InvariantCulture, $"held-out loss {run.FinalLoss:G4}");
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"  {recipe.Name,-8} {clip,-9} {outcome}, ‖dL/dh_1‖/‖dL/dh_T‖ {run.Initial.DecayRatio:E2} → {run.Trained.DecayRatio:E2}  ({run.Elapsed.TotalSeconds:F1} s)"));
         }
@@ -364,7 +364,7 @@ public static class GradientsCommand
 
     private static string Loss(GradientFlowRun run) => run.Training.DivergedAt is int d
         ? $"diverged@{d}"
-        : run.FinalLoss.ToString(run.FinalLoss < 1000 ? "F4" : "E3", CultureInfo.InvariantCulture);
+        : run.FinalLoss.ToString("G3", CultureInfo.InvariantCulture);
 
     private static string Ratio(double r) => double.IsFinite(r) ? r.ToString("E2", CultureInfo.InvariantCulture) : "—";
 }
