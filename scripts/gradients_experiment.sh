@@ -8,7 +8,7 @@
 # Writes docs/gradients/adding-T{50,100,200}/ and docs/gradients/exploding-T100/ (PNGs,
 # gradients.json, table.txt). Budgets are updates, not time, so the numbers do not depend on the
 # machine's speed; the same seed and thread count give the same numbers.
-#   scripts/gradients_experiment.sh                 the full experiment (about 10 minutes on 2 idle cores)
+#   scripts/gradients_experiment.sh                 the full experiment (~25 minutes on 2 shared cores, mostly the T = 200 GRU runs)
 #   STEPS=10 EXPLODING_STEPS=10 LENGTHS="10 20" EXPLODING_LENGTH=10 OUT=/tmp/g scripts/gradients_experiment.sh   a smoke run
 set -euo pipefail
 cd "$(dirname "$0")/.."
