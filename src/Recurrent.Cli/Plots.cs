@@ -5,6 +5,12 @@ namespace Recurrent.Cli;
 /// <summary>One named line of a <see cref="LineChart"/>: points (X[i], Y[i]); non-finite Y values leave a gap.</summary>
 public sealed record Series(string Name, IReadOnlyList<double> X, IReadOnlyList<double> Y)
 {
+    /// <summary>Index into the chart's palette (null: the series' own position), so related series can share a colour.</summary>
+    public int? Color { get; init; }
+
+    /// <summary>Draw the line dashed.</summary>
+    public bool Dashed { get; init; }
+
     /// <summary>Y against 0, 1, 2, … (e.g. a loss per training step).</summary>
     public static Series Indexed(string name, IReadOnlyList<double> y) =>
         new(name, Enumerable.Range(0, y.Count).Select(i => (double)i).ToArray(), y);
@@ -47,12 +53,13 @@ public sealed class LineChart(string title, string xLabel, string yLabel)
         var palette = new ScottPlot.Palettes.Category10();
         for (int s = 0; s < _series.Count; s++)
         {
-            var color = palette.GetColor(s);
+            var color = palette.GetColor(_series[s].Color ?? s);
             bool first = true;
             foreach (var (xs, ys) in Segments(_series[s]))
             {
                 var line = xs.Length == 1 ? plot.Add.ScatterPoints(xs, ys, color) : plot.Add.ScatterLine(xs, ys, color);
                 line.LineWidth = 2;
+                if (_series[s].Dashed) line.LinePattern = LinePattern.Dashed;
                 if (first) line.LegendText = _series[s].Name;
                 first = false;
             }
@@ -116,9 +123,17 @@ public sealed class HeatmapChart(string title, string xLabel, string yLabel, str
     public void SavePng(string path, int width = 900, int height = 560)
     {
         using var plot = new Plot();
-        plot.Title(title);
         plot.XLabel(xLabel);
         plot.YLabel(yLabel);
+        if (!values.Cast<double>().Any(double.IsFinite))
+        {
+            // Nothing to colour (e.g. every value overflowed): an empty frame that says so.
+            plot.Title(title + " (no finite values)");
+            plot.Axes.SetLimits(xMin, xMax, yMin, yMax);
+            ChartFile.Save(plot, path, width, height);
+            return;
+        }
+        plot.Title(title);
         var heatmap = plot.Add.Heatmap(values);
         heatmap.Colormap = new ScottPlot.Colormaps.Viridis();
         heatmap.FlipVertically = true;   // row 0 at the bottom

@@ -16,6 +16,7 @@ public static class Program
         root.Subcommands.Add(SampleCommand.Create());
         root.Subcommands.Add(EvalCommand.Create());
         root.Subcommands.Add(NextCommand.Create());
+        root.Subcommands.Add(GradientsCommand.Create());
 
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)

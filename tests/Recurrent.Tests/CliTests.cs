@@ -157,3 +157,67 @@ public class CliTests(TrainedRun run) : IClassFixture<TrainedRun>
         Assert.True(File.Exists(Path.Combine(dir.Path, "run", "best.ckpt")));
     }
 }
+
+public class GradientsCliTests
+{
+    [Fact]
+    public void GradientsWritesPlotsJsonAndTable()
+    {
+        using var dir = new TempDir();
+        var r = Cli.Run("gradients", "--task", "adding", "--length", "10", "--steps", "5", "--hidden", "4", "--batch", "4",
+            "--probe-batch", "4", "--threads", "1", "--out", dir.Path);
+        Assert.True(r.ExitCode == 0, r.Err);
+        string[] cells = ["rnn-tanh", "irnn", "lstm", "gru"];
+        foreach (var f in cells.Select(c => $"heatmap-{c}.png").Concat(["decay.png", "loss.png", "gradients.json"]))
+            Assert.True(File.Exists(Path.Combine(dir.Path, f)), f + " missing");
+        Assert.Empty(Directory.GetFiles(dir.Path, "*.tmp", SearchOption.AllDirectories));
+        foreach (var c in cells) Assert.Contains(c, r.Out);
+        Assert.Contains("baseline", r.Out);
+
+        var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir.Path, "gradients.json"))).RootElement;
+        Assert.Equal("adding", json.GetProperty("task").GetString());
+        var lstm = json.GetProperty("cells").EnumerateArray().Single(c => c.GetProperty("cell").GetString() == "lstm");
+        var runs = lstm.GetProperty("runs").EnumerateArray().ToList();
+        Assert.Equal(2, runs.Count);   // clipped (default --clip 1) and unclipped
+        Assert.Equal(1.0, runs[0].GetProperty("clip").GetDouble());
+        Assert.Equal(JsonValueKind.Null, runs[1].GetProperty("clip").ValueKind);
+        Assert.Equal(5, runs[0].GetProperty("loss").GetArrayLength());
+        var probes = runs[0].GetProperty("probes").EnumerateArray().ToList();
+        Assert.Equal(6, probes.Count);   // before each of the 5 updates, and after the last
+        Assert.Equal(5, probes[^1].GetProperty("step").GetInt32());
+        Assert.All(probes, p => Assert.Equal(10, p.GetProperty("hidden_grad_norms").GetArrayLength()));
+        Assert.True(probes[0].GetProperty("global_norm_after_clip").GetDouble() <= 1.0 + 1e-6);
+    }
+
+    [Fact]
+    public void GradientsTrainsOnlyTheNamedCells()
+    {
+        using var dir = new TempDir();
+        var r = Cli.Run("gradients", "--task", "first-token", "--length", "6", "--cells", "gru", "--steps", "3", "--hidden", "4",
+            "--batch", "2", "--clip", "0", "--init-scale", "3", "--quiet", "--threads", "1", "--out", dir.Path);
+        Assert.True(r.ExitCode == 0, r.Err);
+        Assert.Equal("", r.Out);
+        Assert.True(File.Exists(Path.Combine(dir.Path, "heatmap-gru.png")));
+        Assert.False(File.Exists(Path.Combine(dir.Path, "heatmap-lstm.png")));
+        var cell = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir.Path, "gradients.json"))).RootElement.GetProperty("cells")[0];
+        Assert.Single(cell.GetProperty("runs").EnumerateArray());
+    }
+
+    [Fact]
+    public void GradientsBadArgumentsGiveOneLine()
+    {
+        using var dir = new TempDir();
+        string o = dir.File("g");
+        Cli.AssertOneLineError(Cli.Run("gradients", "--length", "1", "--out", o), "--length");
+        Cli.AssertOneLineError(Cli.Run("gradients", "--cells", "lstm,transformer", "--out", o), "--cells", "transformer");
+        Cli.AssertOneLineError(Cli.Run("gradients", "--cells", "lstm,lstm", "--out", o), "--cells");
+        Cli.AssertOneLineError(Cli.Run("gradients", "--steps", "0", "--out", o), "--steps");
+        Cli.AssertOneLineError(Cli.Run("gradients", "--clip", "-1", "--out", o), "--clip");
+        Cli.AssertOneLineError(Cli.Run("gradients", "--lr", "0", "--out", o), "--lr");
+        Cli.AssertOneLineError(Cli.Run("gradients", "--init-scale", "0", "--out", o), "--init-scale");
+        Cli.AssertOneLineError(Cli.Run("gradients", "--task", "sorting", "--out", o), "sorting");
+        File.WriteAllText(dir.File("file"), "x");
+        Cli.AssertOneLineError(Cli.Run("gradients", "--length", "5", "--steps", "1", "--out", dir.File("file")), "--out");
+        Assert.False(Directory.Exists(o));
+    }
+}
