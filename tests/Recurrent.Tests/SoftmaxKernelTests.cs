@@ -108,3 +108,36 @@ public class SoftmaxKernelTests
         Assert.Throws<ArgumentOutOfRangeException>(() => Softmax.LogRows(new float[3], 0, new float[3]));
     }
 }
+
+/// <summary>The subnormal flush used in the backward time loop, SIMD and scalar.</summary>
+public class FlushSubnormalsTests
+{
+    [Theory]
+    [InlineData(1)]
+    [InlineData(17)]
+    [InlineData(67)]
+    public void ZeroesExactlyTheSubnormals(int n)
+    {
+        var values = new float[n];
+        for (int i = 0; i < n; i++)
+            values[i] = (i % 6) switch
+            {
+                0 => float.Epsilon * (i + 1),            // subnormal
+                1 => -Kernels.SmallestNormal / 3,               // subnormal, negative
+                2 => Kernels.SmallestNormal,                    // smallest normal: kept
+                3 => -1.5f,
+                4 => 0f,
+                _ => float.NaN,                          // not subnormal: kept (comparisons with NaN are false)
+            };
+        var simd = (float[])values.Clone();
+        var scalar = (float[])values.Clone();
+        Kernels.FlushSubnormals(simd);
+        Kernels.FlushSubnormalsScalar(scalar);
+        for (int i = 0; i < n; i++)
+        {
+            float expected = (i % 6) is 0 or 1 ? 0f : values[i];
+            Assert.Equal(expected, simd[i]);
+            Assert.Equal(expected, scalar[i]);
+        }
+    }
+}

@@ -60,6 +60,7 @@ public sealed class GruLayer : RecurrentLayer
             Kernels.GruCellBackward(gates.Slice(row * G, G), hh.Slice(row * G + 2 * H, H), hPrev.Slice(o, H),
                 dh.Slice(o, H), dIh.Slice(row * G, G), dHh.Slice(row * G, G), dhDirect.Slice(o, H));
         }
+        Kernels.FlushSubnormals(dHh);   // as the base class does for dIh: keep the W_hh GEMM off subnormals
     }
 
     protected override ReadOnlySpan<float> RecurrentGateGrad(int time)

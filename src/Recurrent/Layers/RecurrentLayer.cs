@@ -212,6 +212,9 @@ public abstract class RecurrentLayer
             // Gate gradients; writes the part of dL/dh_{t-1} that bypasses W_hh into dhNext.
             StepBackward(time, dh, dhNext);
             // dL/dh_{t-1} += dGates_hh · W_hh
+            // Long sequences drive gradients into the subnormal range, where every GEMM operation is
+            // slow; the GRU flushes its separate hh gate gradients in its own StepBackward.
+            Kernels.FlushSubnormals(dGatesT);
             var dGatesHhT = RecurrentGateGrad(time);
             Gemm.Multiply(Compute, false, false, b, H, gh, 1f, dGatesHhT, gh, WeightHh.Span, H, 1f, dhNext, H);
             for (int row = 0; row < b; row++)
@@ -219,6 +222,7 @@ public abstract class RecurrentLayer
                 if (IsActive(row, time)) dhNext.Slice(row * H, H).CopyTo(dh.Slice(row * H, H));
                 // inactive rows: the state was carried unchanged, so dh passes through as it is.
             }
+            Kernels.FlushSubnormals(dh);
         }
 
         // Whole-sequence GEMMs: dW_ih += dGatesᵀ·x, dx = dGates·W_ih, dW_hh += dGates_hhᵀ·HPrev.
