@@ -1,0 +1,46 @@
+using Recurrent.Generation;
+using Recurrent.Layers;
+using Recurrent.Models;
+using Recurrent.Numerics;
+using Recurrent.Text;
+using Recurrent.Training;
+
+namespace Recurrent.Tests;
+
+/// <summary>The library example in README.md, run as written (smaller sizes, a temp corpus), so the README stays true.</summary>
+public class ReadmeExampleTests
+{
+    [Fact]
+    public void TheReadmeLibraryExampleRuns()
+    {
+        string dir = Directory.CreateTempSubdirectory("recurrent-readme-").FullName;
+        try
+        {
+            string path = Path.Combine(dir, "input.txt");
+            File.WriteAllText(path, string.Concat(Enumerable.Repeat("ROMEO: but soft, what light through yonder window breaks?\n", 40)));
+            var log = new List<string>();
+
+            // ---- README example, from here (sizes reduced) ----
+            string text = TextCorpus.ReadFile(path);
+            var vocabulary = CharVocabulary.Build(text);
+            var (train, valid) = TextCorpus.SplitIds(vocabulary.Encode(text), 0.9);
+            var config = new LanguageModelConfig(CellType.Lstm, vocabulary.Count, EmbeddingSize: 16, HiddenSize: 32, Layers: 2, Dropout: 0.1f);
+            var model = new LanguageModel(config, new Rng(1));
+            var options = new TrainingOptions { Epochs = 3, Batch = 4, Bptt = 20, LearningRate = 3e-3f };
+            var trainer = new LanguageModelTrainer(model, vocabulary, train, valid, options, Path.Combine(dir, "run"));
+            var summary = trainer.Run(r => { if (r.IsEvaluation) log.Add($"epoch {r.Epoch}: valid {r.ValidLoss:F3} nats/char"); });
+            var generator = new TextGenerator(model, vocabulary);
+            string sample = string.Concat(generator.Generate("ROMEO:", 40, new Sampler(temperature: 0.8f), new Rng(7)));
+            var next = generator.NextTokens("ROMEO: but sof", 3);
+            // ---- to here ----
+
+            Assert.Equal(3, summary.EpochsCompleted);
+            Assert.Equal(3, log.Count);
+            Assert.True(File.Exists(summary.BestCheckpoint));
+            Assert.Equal(40, sample.EnumerateRunes().Count());   // the generated characters, after the prime
+            Assert.Equal(3, next.Count);
+            Assert.True(next[0].Probability >= next[1].Probability);
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+}
