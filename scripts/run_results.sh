@@ -27,7 +27,7 @@ shakespeare)
             --lr 0.002 --clip 5 --schedule plateau --decay-factor 0.5 --patience 1 --minutes 30 --seed 1 --threads 2)
     recurrent train --data $data/tinyshakespeare/input.txt "${recipe[@]}" --epochs 1000 --optimizer adam \
         --out "$out/shakespeare-recurrent" | tee "$out/shakespeare-recurrent.log"
-    torch_lm --data $data/tinyshakespeare/input.txt "${recipe[@]}" | tee "$out/shakespeare-pytorch.log"
+    OMP_WAIT_POLICY=PASSIVE torch_lm --data $data/tinyshakespeare/input.txt "${recipe[@]}" | tee "$out/shakespeare-pytorch.log"
     recurrent sample --model "$out/shakespeare-recurrent" --prime "ROMEO:" --length 600 --temperature 0.8 --seed 1 \
         | tee "$out/shakespeare-sample.txt"
     ;;
