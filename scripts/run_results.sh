@@ -8,7 +8,9 @@
 # Needs the .NET SDK and Debian's PyTorch (apt-get install -y python3-torch python3-numpy
 # libopenblas0-pthread; run as /usr/bin/python3). Run it on an otherwise idle machine: these are
 # wall-clock budgets. The CLI is copied out of the build folder first so that a rebuild during a
-# run cannot replace the DLLs under it.
+# run cannot replace the DLLs under it. PyTorch runs with OMP_WAIT_POLICY=PASSIVE: with 2
+# intra-op threads and OpenBLAS's 2 threads the default (active) policy oversubscribes the 2
+# cores and runs 2-3x slower (scripts/bench_peers.py measures every setting; this was its best).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 stage=${1:?usage: scripts/run_results.sh shakespeare|ptb|cells [OUT_DIR]}
@@ -40,7 +42,7 @@ ptb)
         --out "$out/ptb-recurrent" | tee "$out/ptb-recurrent.log"
     recurrent eval --model "$out/ptb-recurrent" --data $data/ptb/ptb.test.txt --batch 10 --bptt 35 --json \
         | tee "$out/ptb-recurrent-test.json"
-    torch_lm --data $data/ptb/ptb.valid.txt "${recipe[@]}" --test $data/ptb/ptb.test.txt | tee "$out/ptb-pytorch.log"
+    OMP_WAIT_POLICY=PASSIVE torch_lm --data $data/ptb/ptb.valid.txt "${recipe[@]}" --test $data/ptb/ptb.test.txt | tee "$out/ptb-pytorch.log"
     ;;
 cells)
     # The PTB recipe above with each cell type, same 5-minute budget (Recurrent only).
