@@ -46,8 +46,9 @@ public static class Kernels
     /// <summary>
     /// Replaces subnormal values (0 &lt; |x| &lt; 2⁻¹²⁶) with zero, in place. Backpropagation through
     /// many steps can shrink gradients into the subnormal range, where x86 arithmetic takes a slow
-    /// microcode path on every operation (measured: a T=200 GRU backward 30× slower); the values
-    /// themselves are below float32's resolution next to any normal gradient.
+    /// microcode path on operations that touch them; the values themselves are below float32's
+    /// resolution next to any normal gradient. (A protection: on the Zen 5 machine of
+    /// docs/GRADIENTS.md a T = 200 GRU run took the same time with and without it.)
     /// </summary>
     public static void FlushSubnormals(Span<float> x)
     {
