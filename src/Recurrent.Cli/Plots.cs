@@ -153,17 +153,6 @@ internal static class ChartFile
     public static void Save(Plot plot, string path, int width, int height)
     {
         if (width < 16 || height < 16) throw new ArgumentOutOfRangeException(nameof(width), $"A chart must be at least 16×16 pixels; got {width}×{height}.");
-        byte[] png = plot.GetImageBytes(width, height, ImageFormat.Png);
-        string full = Path.GetFullPath(path);
-        string temp = Path.Combine(Path.GetDirectoryName(full)!, "." + Path.GetFileName(full) + "." + Environment.ProcessId + ".tmp");
-        try
-        {
-            File.WriteAllBytes(temp, png);
-            File.Move(temp, full, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temp)) File.Delete(temp);
-        }
+        AtomicFile.WriteAllBytes(path, plot.GetImageBytes(width, height, ImageFormat.Png));
     }
 }
