@@ -77,10 +77,7 @@ public sealed class Sampler
         float max = TensorPrimitives.Max(logits);
         float inv = 1f / temperature;
         for (int i = 0; i < logits.Length; i++) probabilities[i] = (logits[i] - max) * inv;
-        TensorPrimitives.Exp(probabilities, probabilities);
-        double sum = 0;
-        foreach (float v in probabilities) sum += v;
-        TensorPrimitives.Multiply(probabilities, (float)(1 / sum), probabilities);
+        Numerics.Softmax.Rows(probabilities, probabilities.Length, probabilities);   // the row max is now 0: exact
     }
 
     /// <summary>The k most likely tokens with their probabilities (τ = 1), most likely first.</summary>
