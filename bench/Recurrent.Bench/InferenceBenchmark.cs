@@ -8,7 +8,7 @@ namespace Recurrent.Bench;
 
 /// <summary>
 /// Inference on a language model built from a training config (embedding → stack → linear
-/// over the vocabulary), as a user gets it from <see cref="LanguageModel"/> and
+/// over the vocabulary), as a user gets it from <see cref="SequenceModel"/> and
 /// <see cref="TextGenerator"/>:
 /// <list type="bullet">
 /// <item>infer: forward only over a batch [T, B] of the config's shape, logits for every step; tokens/s.</item>
@@ -97,6 +97,6 @@ public static class InferenceBenchmark
         return c;
     }
 
-    private static LanguageModel NewModel(TrainConfig c, int threads) =>
-        new(new LanguageModelConfig(c.Cell, c.Vocabulary, c.Embedding, c.Hidden, c.Layers), new Rng(1)) { Compute = new Compute(threads) };
+    private static SequenceModel NewModel(TrainConfig c, int threads) =>
+        new(SequenceModelConfig.LanguageModel(c.Cell, c.Vocabulary, c.Embedding, c.Hidden, c.Layers), new Rng(1)) { Compute = new Compute(threads) };
 }

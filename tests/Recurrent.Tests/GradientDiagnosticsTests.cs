@@ -1,3 +1,4 @@
+using Recurrent.Models;
 using Recurrent.Diagnostics;
 using Recurrent.Numerics;
 using Recurrent.Tasks;
@@ -12,7 +13,7 @@ public class SequenceTaskTests
     {
         const int T = 37, B = 64;
         var task = new AddingProblem(T);
-        var batch = task.Sample(B, new Rng(5));
+        var batch = task.SampleReadouts(B, new Rng(5));
         var x = batch.Inputs.Span;
         for (int b = 0; b < B; b++)
         {
@@ -36,7 +37,7 @@ public class SequenceTaskTests
     public void AddingBaselineIsTheVarianceOfTheSum()
     {
         // Predicting 1.0 for every sequence: MSE → Var(U₁ + U₂) = 1/6.
-        var batch = new AddingProblem(20).Sample(20_000, new Rng(11));
+        var batch = new AddingProblem(20).SampleReadouts(20_000, new Rng(11));
         double mse = batch.Targets.Average(y => (y - 1.0) * (y - 1.0));
         Assert.InRange(mse, 1.0 / 6.0 - 0.006, 1.0 / 6.0 + 0.006);
     }
@@ -46,7 +47,7 @@ public class SequenceTaskTests
     {
         const int T = 20, B = 16;
         var task = new CopyTask(T, symbols: 4, alphabet: 6);
-        var batch = task.Sample(B, new Rng(3));
+        var batch = task.SampleReadouts(B, new Rng(3));
         int S = task.Symbols, V = task.InputSize;
         Assert.Equal(4, S);
         Assert.Equal(S * B, batch.Labels.Length);
@@ -74,7 +75,7 @@ public class SequenceTaskTests
     {
         const int T = 12, B = 32;
         var task = new FirstTokenTask(T, classes: 5);
-        var batch = task.Sample(B, new Rng(9));
+        var batch = task.SampleReadouts(B, new Rng(9));
         var x = batch.Inputs.Span;
         var labels = new HashSet<int>();
         for (int b = 0; b < B; b++)
@@ -89,8 +90,8 @@ public class SequenceTaskTests
     [Fact]
     public void TheSameSeedGivesTheSameBatch()
     {
-        var a = new CopyTask(15).Sample(4, new Rng(1));
-        var b = new CopyTask(15).Sample(4, new Rng(1));
+        var a = new CopyTask(15).SampleReadouts(4, new Rng(1));
+        var b = new CopyTask(15).SampleReadouts(4, new Rng(1));
         Assert.Equal(a.Inputs.Span.ToArray(), b.Inputs.Span.ToArray());
         Assert.Equal(a.Labels, b.Labels);
     }
@@ -132,14 +133,16 @@ public class GradientDiagnosticsTests
     {
         const int T = 6, B = 2, H = 3;
         var task = SequenceTask.Create(taskName, T);
-        var model = new TaskModel(task, CellRecipe.Parse(recipe), H, new Rng(21));
+        var model = task.CreateModel(CellRecipe.Parse(recipe), H, new Rng(21));
         var batch = task.Sample(B, new Rng(22));
 
         model.ZeroGrad();
         double[] recorded;
-        using (var recorder = new HiddenGradientRecorder(model.Stack, T))
+        using (var recorder = new HiddenGradientRecorder(model.Rnn, T))
         {
-            model.ForwardBackward(batch);
+            var predictions = model.Forward(batch);
+            model.Loss(predictions, batch, backward: true);
+            model.Backward(predictions.Span);
             recorded = recorder.Snapshot(T)[0].Norms;
         }
 
@@ -152,9 +155,9 @@ public class GradientDiagnosticsTests
             {
                 float saved = hT.Span[i];
                 hT.Span[i] = saved + eps;
-                double plus = LossFrom(model, batch, t, hT, cT);
+                double plus = LossFrom(model, task, batch, t, hT, cT);
                 hT.Span[i] = saved - eps;
-                double minus = LossFrom(model, batch, t, hT, cT);
+                double minus = LossFrom(model, task, batch, t, hT, cT);
                 hT.Span[i] = saved;
                 double d = (plus - minus) / (2 * eps);
                 sum += d * d;
@@ -167,41 +170,41 @@ public class GradientDiagnosticsTests
     }
 
     /// <summary>The state (h_t, c_t) after running the first t + 1 steps, each [1, B, H].</summary>
-    private static (Tensor H, Tensor? C) StateAfter(TaskModel model, TaskBatch batch, int t)
+    private static (Tensor H, Tensor? C) StateAfter(SequenceModel model, SequenceBatch batch, int t)
     {
-        var prefix = Steps(batch.Inputs, 0, t + 1);
-        var r = model.Stack.Forward(prefix);
+        var prefix = Steps(batch.Features!, 0, t + 1);
+        var r = model.Rnn.Forward(prefix);
         return (Copy(r.HN), r.CN is null ? null : Copy(r.CN));
     }
 
     /// <summary>The loss as a function of h_t: steps t + 1 … T − 1 run from (h_t, c_t), then the head and the loss on the readout steps.</summary>
-    private static double LossFrom(TaskModel model, TaskBatch batch, int t, Tensor hT, Tensor? cT)
+    private static double LossFrom(SequenceModel model, SequenceTask task, SequenceBatch batch, int t, Tensor hT, Tensor? cT)
     {
-        int T = batch.Length, B = batch.BatchSize, H = model.Stack.Options.HiddenSize, R = model.Task.ReadoutSteps;
+        int T = batch.Steps, B = batch.Size, H = model.Rnn.Options.HiddenSize, R = task.ReadoutSteps;
         // The outputs of steps t … T − 1: h_t itself, then the suffix run.
         var outputs = new Tensor(T - t, B, H);
         hT.Span.CopyTo(outputs.Span);
         if (t < T - 1)
         {
-            var suffix = model.Stack.Forward(Steps(batch.Inputs, t + 1, T - t - 1), h0: hT, c0: cT).Output;
+            var suffix = model.Rnn.Forward(Steps(batch.Features!, t + 1, T - t - 1), h0: hT, c0: cT).Output;
             suffix.Span.CopyTo(outputs.Span[(B * H)..]);
         }
         // Readout steps before t do not depend on h_t; use the unperturbed forward's outputs for them.
         int firstReadout = T - R;
         var readout = new Tensor(R * B, H);
-        var full = model.Stack.Forward(batch.Inputs).Output.Span.ToArray();
+        var full = model.Rnn.Forward(batch.Features!).Output.Span.ToArray();
         for (int r = 0; r < R; r++)
         {
             int time = firstReadout + r;
             var src = time >= t ? outputs.Span.Slice((time - t) * B * H, B * H) : full.AsSpan((time * B) * H, B * H);
             src.CopyTo(readout.Span.Slice(r * B * H, B * H));
         }
-        var prediction = model.Head.Forward(readout, R * B).Span;
-        int K = model.Task.OutputSize;
+        var prediction = model.Decoder.Forward(readout, R * B).Span;
+        int K = task.OutputSize, first = firstReadout * B;   // the readout rows are the last R·B of the per-step targets
         double loss = 0;
-        if (model.Task.Kind == TaskKind.Regression)
+        if (task.Kind == TaskKind.Regression)
         {
-            for (int i = 0; i < prediction.Length; i++) loss += Math.Pow(prediction[i] - batch.Targets[i], 2);
+            for (int i = 0; i < prediction.Length; i++) loss += Math.Pow(prediction[i] - batch.Targets![first * K + i], 2);
             return loss / prediction.Length;
         }
         for (int n = 0; n < R * B; n++)
@@ -211,7 +214,7 @@ public class GradientDiagnosticsTests
             foreach (float v in row) max = Math.Max(max, v);
             double z = 0;
             foreach (float v in row) z += Math.Exp(v - max);
-            loss += max + Math.Log(z) - row[batch.Labels[n]];
+            loss += max + Math.Log(z) - row[batch.Labels![first + n]];
         }
         return loss / (R * B);
     }
@@ -235,7 +238,7 @@ public class GradientDiagnosticsTests
     private static double DecayRatio(CellRecipe recipe, int T, float recurrentGain = 1f)
     {
         var task = new AddingProblem(T);
-        var model = new TaskModel(task, recipe, 32, new Rng(7), recurrentGain);
+        var model = task.CreateModel(recipe, 32, new Rng(7), recurrentGain);
         var report = GradientProbe.Measure(model, task.Sample(16, new Rng(8)));
         var norms = report.Hidden[0].Norms;
         Assert.True(norms.All(double.IsFinite) && norms[^1] > 0);
@@ -276,9 +279,9 @@ public class GradientDiagnosticsTests
         var ps = RandomGradients(1);
         double before = GradientNorms.Global(ps);
         double threshold = before / 3;
-        double returned = GradientNorms.ClipByGlobalNorm(ps, threshold);
+        double returned = Recurrent.Optimizers.GradientClipping.ClipByGlobalNorm(ps, threshold);
         Assert.Equal(before, returned);
-        // Each element is rounded to float once after scaling: the norm is the threshold to float precision.
+        // PyTorch's rule scales by threshold/(N + 1e-6), each element rounded to float once: the threshold to ~1e-7 relative.
         Assert.Equal(threshold, GradientNorms.Global(ps), threshold * 1e-6);
     }
 
@@ -288,17 +291,16 @@ public class GradientDiagnosticsTests
         var ps = RandomGradients(2);
         var saved = ps.Select(p => p.GradSpan.ToArray()).ToArray();
         double before = GradientNorms.Global(ps);
-        Assert.Equal(before, GradientNorms.ClipByGlobalNorm(ps, before * 1.01));
-        Assert.Equal(before, GradientNorms.ClipByGlobalNorm(ps, before));   // exactly at the threshold: unchanged too
+        Assert.Equal(before, Recurrent.Optimizers.GradientClipping.ClipByGlobalNorm(ps, before * 1.01));
         for (int k = 0; k < ps.Length; k++) Assert.Equal(saved[k], ps[k].GradSpan.ToArray());
-        Assert.Throws<ArgumentOutOfRangeException>(() => GradientNorms.ClipByGlobalNorm(ps, 0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Recurrent.Optimizers.GradientClipping.ClipByGlobalNorm(ps, 0));
     }
 
     [Fact]
     public void ProbeReportsNormsBeforeAndAfterClipping()
     {
         var task = new AddingProblem(12);
-        var model = new TaskModel(task, CellRecipe.Gru, 8, new Rng(3), recurrentGain: 3f);
+        var model = task.CreateModel(CellRecipe.Gru, 8, new Rng(3), recurrentGain: 3f);
         var batch = task.Sample(8, new Rng(4));
         var free = GradientProbe.Measure(model, batch);
         double clip = free.GlobalNormBeforeClip / 4;
@@ -317,9 +319,9 @@ public class GradientDiagnosticsTests
     public void TrainingWithClippingNeverUpdatesWithALargerNorm()
     {
         var task = new AddingProblem(10);
-        var model = new TaskModel(task, CellRecipe.RnnTanh, 8, new Rng(5), recurrentGain: 4f);
+        var model = task.CreateModel(CellRecipe.RnnTanh, 8, new Rng(5), recurrentGain: 4f);
         var after = new List<double>();
-        var result = TaskTrainer.Train(model, new TaskTrainingOptions(20, BatchSize: 8, LearningRate: 1e-2f, ClipNorm: 0.5), new Rng(6),
+        var result = TaskTrainer.Train(model, task, new TaskTrainingOptions(20, BatchSize: 8, LearningRate: 1e-2f, ClipNorm: 0.5), new Rng(6),
             afterStep: _ => after.Add(GradientNorms.Global(model.Parameters)));
         Assert.Null(result.DivergedAt);
         Assert.Equal(20, result.Steps.Count);

@@ -25,8 +25,8 @@ public class LanguageModelParityTests
         int Int(string key) => int.Parse(file.Metadata[key], CultureInfo.InvariantCulture);
         var cell = file.Metadata["mode"] switch { "LSTM" => CellType.Lstm, "GRU" => CellType.Gru, _ => CellType.RnnTanh };
         int V = Int("vocabulary"), T = Int("seq_len"), B = Int("batch");
-        var config = new LanguageModelConfig(cell, V, Int("embedding"), Int("hidden"), Int("layers"), 0f, file.Metadata["tie"] == "true");
-        var model = new LanguageModel(config, new Rng(0));
+        var config = SequenceModelConfig.LanguageModel(cell, V, Int("embedding"), Int("hidden"), Int("layers"), 0f, file.Metadata["tie"] == "true");
+        var model = new SequenceModel(config, new Rng(0));
         foreach (var (paramName, p) in model.NamedParameters) file.GetTensor(paramName).Span.CopyTo(p.Span);
         Assert.Equal(file.Names.Count(n => !n.StartsWith("grad.") && n.Contains('.')), model.NamedParameters.Count);
 

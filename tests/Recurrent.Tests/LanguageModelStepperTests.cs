@@ -24,7 +24,7 @@ public class LanguageModelStepperTests
         if (simd > Compute.BestAvailable) simd = Compute.BestAvailable;
         const int E = 19, H = 90, T = 9;   // sizes that are not multiples of any vector width
         var rng = new Rng(5);
-        var model = new LanguageModel(new LanguageModelConfig(cell, V, E, H, layers), rng) { Compute = new Compute(1, simd) };
+        var model = new SequenceModel(SequenceModelConfig.LanguageModel(cell, V, E, H, layers), rng) { Compute = new Compute(1, simd) };
         foreach (var (_, p) in model.NamedParameters) rng.FillUniform(p.Span, -0.3f, 0.3f);
         var ids = new int[T];
         for (int t = 0; t < T; t++) ids[t] = rng.NextInt(V);
@@ -53,9 +53,9 @@ public class LanguageModelStepperTests
     {
         const int E = 37, H = 250, T = 6;   // big enough that layers and the decoder split into bands
         var rng = new Rng(9);
-        var config = new LanguageModelConfig(cell, V, E, H, 2);
-        var one = new LanguageModel(config, new Rng(4)) { Compute = new Compute(1) };
-        var two = new LanguageModel(config, new Rng(4)) { Compute = new Compute(2) };
+        var config = SequenceModelConfig.LanguageModel(cell, V, E, H, 2);
+        var one = new SequenceModel(config, new Rng(4)) { Compute = new Compute(1) };
+        var two = new SequenceModel(config, new Rng(4)) { Compute = new Compute(2) };
         var ids = new int[T];
         for (int t = 0; t < T; t++) ids[t] = rng.NextInt(V);
         var state = one.NewState(1);
@@ -75,9 +75,9 @@ public class LanguageModelStepperTests
     public void RefreshPicksUpChangedWeightsAndStateRoundTrips()
     {
         var rng = new Rng(8);
-        var model = new LanguageModel(new LanguageModelConfig(CellType.Lstm, 11, 6, 16, 2), rng);
+        var model = new SequenceModel(SequenceModelConfig.LanguageModel(CellType.Lstm, 11, 6, 16, 2), rng);
         var stepper = new LanguageModelStepper(model);
-        rng.FillUniform(model.Encoder.Weight.Span, -1f, 1f);
+        rng.FillUniform(model.Encoder!.Weight.Span, -1f, 1f);
         rng.FillUniform(model.Rnn.Layers[0].BiasIh!.Span, -1f, 1f);
         stepper.Refresh();
         int[] ids = [3, 1, 4, 1, 5];
@@ -100,7 +100,7 @@ public class LanguageModelStepperTests
     public void GeneratorSamplesWhatTheSequenceForwardWouldGive()
     {
         var rng = new Rng(21);
-        var model = new LanguageModel(new LanguageModelConfig(CellType.Gru, 5, 4, 12, 2), rng);
+        var model = new SequenceModel(SequenceModelConfig.LanguageModel(CellType.Gru, 5, 4, 12, 2), rng);
         foreach (var (_, p) in model.NamedParameters) rng.FillUniform(p.Span, -1f, 1f);
         var vocabulary = new CharVocabulary(["\n", "a", "b", "c", "d"]);
         var generator = new TextGenerator(model, vocabulary);

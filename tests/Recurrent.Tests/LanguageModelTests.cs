@@ -15,7 +15,7 @@ public class LanguageModelTests
     {
         const int V = 6, E = 4, T = 3, B = 2;
         var rng = new Rng(11);
-        var model = new LanguageModel(new LanguageModelConfig(cell, V, E, E, Layers: 2, TieWeights: tie), rng);
+        var model = new SequenceModel(SequenceModelConfig.LanguageModel(cell, V, E, E, layers: 2, tieWeights: tie), rng);
         // Larger weights than the default ±0.1 so the check sees a generic point.
         foreach (var (_, p) in model.NamedParameters) rng.FillUniform(p.Span, -0.8f, 0.8f);
         int[] ids = [0, 3, 5, 1, 2, 2];
@@ -66,10 +66,10 @@ public class LanguageModelTests
     public void TyingSharesOneMatrixAndRequiresEqualSizes()
     {
         var rng = new Rng(1);
-        var model = new LanguageModel(new LanguageModelConfig(CellType.Lstm, 10, 8, 8, TieWeights: true), rng);
-        Assert.Same(model.Encoder.Weight, model.Decoder.Weight);
+        var model = new SequenceModel(SequenceModelConfig.LanguageModel(CellType.Lstm, 10, 8, 8, tieWeights: true), rng);
+        Assert.Same(model.Encoder!.Weight, model.Decoder.Weight);
         Assert.DoesNotContain(model.NamedParameters, n => n.Name == "decoder.weight");
-        var ex = Assert.Throws<ArgumentException>(() => new LanguageModel(new LanguageModelConfig(CellType.Lstm, 10, 8, 16, TieWeights: true), rng));
+        var ex = Assert.Throws<ArgumentException>(() => new SequenceModel(SequenceModelConfig.LanguageModel(CellType.Lstm, 10, 8, 16, tieWeights: true), rng));
         Assert.Contains("embedding size", ex.Message);
     }
 
@@ -78,7 +78,7 @@ public class LanguageModelTests
     {
         // Running T=6 at once equals running two windows of 3 with the state carried.
         var rng = new Rng(5);
-        var model = new LanguageModel(new LanguageModelConfig(CellType.Gru, 7, 5, 5, Layers: 2), rng);
+        var model = new SequenceModel(SequenceModelConfig.LanguageModel(CellType.Gru, 7, 5, 5, layers: 2), rng);
         int[] ids = [1, 2, 3, 4, 5, 6, 0, 1, 2, 3, 4, 5]; // T=6, B=2
         var whole = model.Forward(ids, 6, 2, model.NewState(2)).Span.ToArray();
         var state = model.NewState(2);

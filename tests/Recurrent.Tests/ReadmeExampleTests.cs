@@ -24,10 +24,10 @@ public class ReadmeExampleTests
             string text = TextCorpus.ReadFile(path);
             var vocabulary = CharVocabulary.Build(text);
             var (train, valid) = TextCorpus.SplitIds(vocabulary.Encode(text), 0.9);
-            var config = new LanguageModelConfig(CellType.Lstm, vocabulary.Count, EmbeddingSize: 16, HiddenSize: 32, Layers: 2, Dropout: 0.1f);
-            var model = new LanguageModel(config, new Rng(1));
+            var config = SequenceModelConfig.LanguageModel(CellType.Lstm, vocabulary.Count, embeddingSize: 16, hiddenSize: 32, layers: 2, dropout: 0.1f);
+            var model = new SequenceModel(config, new Rng(1));
             var options = new TrainingOptions { Epochs = 3, Batch = 4, Bptt = 20, LearningRate = 3e-3f };
-            var trainer = new LanguageModelTrainer(model, vocabulary, train, valid, options, Path.Combine(dir, "run"));
+            var trainer = Trainer.ForLanguageModel(model, vocabulary, train, valid, options, Path.Combine(dir, "run"));
             var summary = trainer.Run(r => { if (r.IsEvaluation) log.Add($"epoch {r.Epoch}: valid {r.ValidLoss:F3} nats/char"); });
             var generator = new TextGenerator(model, vocabulary);
             string sample = string.Concat(generator.Generate("ROMEO:", 40, new Sampler(temperature: 0.8f), new Rng(7)));

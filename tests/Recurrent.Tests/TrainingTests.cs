@@ -18,13 +18,13 @@ public class TrainingTests
 {
     private const string Text = "the quick brown fox jumps over the lazy dog. a stitch in time saves nine. ";
 
-    private static (LanguageModelTrainer Trainer, CharVocabulary Vocab, int[] Train, int[] Valid) Make(string outDir, TrainingOptions options, float dropout = 0f, CellType cell = CellType.Lstm)
+    private static (Trainer Trainer, CharVocabulary Vocab, int[] Train, int[] Valid) Make(string outDir, TrainingOptions options, float dropout = 0f, CellType cell = CellType.Lstm)
     {
         var vocab = CharVocabulary.Build(Text);
         var ids = vocab.Encode(string.Concat(Enumerable.Repeat(Text, 6)));
         var (train, valid) = TextCorpus.SplitIds(ids, 0.8);
-        var model = new LanguageModel(new LanguageModelConfig(cell, vocab.Count, 16, 24, Layers: 2, Dropout: dropout), new Rng(options.Seed));
-        return (new LanguageModelTrainer(model, vocab, train, valid, options, outDir), vocab, train, valid);
+        var model = new SequenceModel(SequenceModelConfig.LanguageModel(cell, vocab.Count, 16, 24, layers: 2, dropout: dropout), new Rng(options.Seed));
+        return (Trainer.ForLanguageModel(model, vocab, train, valid, options, outDir), vocab, train, valid);
     }
 
     [Fact]
@@ -34,7 +34,7 @@ public class TrainingTests
         var (trainer, _, train, _) = Make(dir.Path, new TrainingOptions { Batch = 4, Bptt = 16, Epochs = 60, LearningRate = 1e-2f, Seed = 3 });
         trainer.Run();
         // Scored as one stream: only the first few characters (no context yet) cannot be predicted.
-        double loss = LanguageModelTrainer.Evaluate(trainer.Model, train, 1, 16);
+        double loss = Trainer.Evaluate(trainer.Model, new TokenStream(train, 1, 16)).Loss;
         Assert.True(loss < 0.05, $"training loss after 60 epochs is {loss:F3} nats/char");
     }
 
@@ -51,16 +51,16 @@ public class TrainingTests
         using var cancel = new CancellationTokenSource();
         b.Run(r => { if (r.Step == 11) cancel.Cancel(); }, cancel.Token);   // stops mid-epoch, after saving latest.ckpt
         Assert.Equal(11, b.Progress.Step);
-        string latest = Path.Combine(interrupted.Path, LanguageModelTrainer.LatestFile);
-        var resumed = LanguageModelTrainer.Resume(Checkpoint.Load(latest), latest, vocab, train, valid, interrupted.Path);
+        string latest = Path.Combine(interrupted.Path, Trainer.LatestFile);
+        var resumed = Trainer.Resume(Checkpoint.Load(latest), latest, new TokenStream(train, options.Batch, options.Bptt), TokenStream.ForEvaluation(valid, options.EvalBatch, options.Bptt), interrupted.Path);
         resumed.Run();
 
         Assert.Equal(a.Progress.Step, resumed.Progress.Step);
         Assert.Equal(a.Progress.BestValidLoss, resumed.Progress.BestValidLoss);
         foreach (var ((name, pa), (_, pb)) in a.Model.NamedParameters.Zip(resumed.Model.NamedParameters))
             Assert.True(pa.Span.SequenceEqual(pb.Span), $"{name} differs after resume");
-        Assert.Equal(File.ReadAllLines(Path.Combine(straight.Path, LanguageModelTrainer.MetricsFile)).Length,
-            File.ReadAllLines(Path.Combine(interrupted.Path, LanguageModelTrainer.MetricsFile)).Length);
+        Assert.Equal(File.ReadAllLines(Path.Combine(straight.Path, Trainer.MetricsFile)).Length,
+            File.ReadAllLines(Path.Combine(interrupted.Path, Trainer.MetricsFile)).Length);
     }
 
     [Fact]
@@ -69,12 +69,12 @@ public class TrainingTests
         using var dir = new TempDir();
         var (trainer, vocab, _, _) = Make(dir.Path, new TrainingOptions { Batch = 4, Bptt = 8, Epochs = 1, Seed = 2 });
         trainer.Run();
-        var path = Path.Combine(dir.Path, LanguageModelTrainer.LatestFile);
+        var path = Path.Combine(dir.Path, Trainer.LatestFile);
         var loaded = Checkpoint.Load(path);
         Assert.Equal(trainer.Model.Config, loaded.Model);
         Assert.Equal(vocab.Tokens, Vocabulary.FromJson(loaded.VocabularyJson).Tokens);
         Assert.Equal(trainer.Progress, loaded.Progress);
-        var model = new LanguageModel(loaded.Model, new Rng(99));
+        var model = new SequenceModel(loaded.Model, new Rng(99));
         loaded.LoadWeightsInto(model, path);
         foreach (var ((_, a), (_, b)) in trainer.Model.NamedParameters.Zip(model.NamedParameters)) Assert.True(a.Span.SequenceEqual(b.Span));
         Assert.Equal(4, loaded.RngState.Length);
@@ -87,7 +87,7 @@ public class TrainingTests
         using var dir = new TempDir();
         var (trainer, _, _, _) = Make(dir.Path, new TrainingOptions { Batch = 4, Bptt = 8, Epochs = 1, Seed = 2 });
         trainer.Run();
-        var good = File.ReadAllBytes(Path.Combine(dir.Path, LanguageModelTrainer.LatestFile));
+        var good = File.ReadAllBytes(Path.Combine(dir.Path, Trainer.LatestFile));
 
         var flipped = (byte[])good.Clone();
         flipped[^10] ^= 0x40;
@@ -122,12 +122,12 @@ public class HostileCheckpointTests
     public void ConfigThatDisagreesWithStoredWeightsIsRejectedBeforeAllocating()
     {
         using var dir = new TempDir();
-        var model = new LanguageModel(new LanguageModelConfig(CellType.Gru, 5, 4, 4), new Rng(1));
+        var model = new SequenceModel(SequenceModelConfig.LanguageModel(CellType.Gru, 5, 4, 4), new Rng(1));
         var huge = model.Config with { VocabularySize = 5_000_000, EmbeddingSize = 4096 };   // ~20 G parameters if believed
         var checkpoint = new Checkpoint
         {
             Model = huge,
-            VocabularyJson = CharVocabulary.Build("abcde").ToJson(),
+            Metadata = new Dictionary<string, string> { ["vocabulary"] = CharVocabulary.Build("abcde").ToJson() },
             Training = new TrainingOptions(),
             Progress = new TrainingProgressState(),
             Weights = model.NamedParameters.ToDictionary(n => n.Name, n => n.Parameter.Value),

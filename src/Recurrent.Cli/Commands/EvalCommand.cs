@@ -31,7 +31,7 @@ public static class EvalCommand
             try { ids = vocabulary.Encode(text); }
             catch (ArgumentException e) { throw new ArgumentException($"'{path}': {e.Message}"); }
             if (ids.Length < 2) throw new ArgumentException($"'{path}' has {ids.Length} token(s); scoring needs at least 2.");
-            double nats = LanguageModelTrainer.Evaluate(lm, ids, b, t);
+            double nats = Trainer.Evaluate(lm, TokenStream.ForEvaluation(ids, b, t)).Loss;
             double bits = nats / Math.Log(2);
             string unit = vocabulary.Level == TokenLevel.Char ? "character" : "word";
             if (r.GetValue(json))

@@ -10,7 +10,7 @@ public static class LossPlot
 
     public static void Write(string runDirectory)
     {
-        var metrics = Path.Combine(runDirectory, LanguageModelTrainer.MetricsFile);
+        var metrics = Path.Combine(runDirectory, Trainer.MetricsFile);
         if (!File.Exists(metrics)) return;
         var steps = new List<double>();
         var train = new List<double>();

@@ -13,18 +13,18 @@ public static class ModelFiles
     {
         if (Directory.Exists(path))
         {
-            foreach (var name in new[] { LanguageModelTrainer.BestFile, LanguageModelTrainer.LatestFile })
+            foreach (var name in new[] { Trainer.BestFile, Trainer.LatestFile })
             {
                 var candidate = Path.Combine(path, name);
                 if (File.Exists(candidate)) return candidate;
             }
-            throw new FileNotFoundException($"Directory '{path}' holds no {LanguageModelTrainer.BestFile} or {LanguageModelTrainer.LatestFile}.");
+            throw new FileNotFoundException($"Directory '{path}' holds no {Trainer.BestFile} or {Trainer.LatestFile}.");
         }
         if (!File.Exists(path)) throw new FileNotFoundException($"Model '{path}' does not exist.", path);
         return path;
     }
 
-    public static (Checkpoint Checkpoint, LanguageModel Model, Vocabulary Vocabulary) Load(string path, int threads)
+    public static (Checkpoint Checkpoint, SequenceModel Model, Vocabulary Vocabulary) Load(string path, int threads)
     {
         path = Resolve(path);
         var checkpoint = Checkpoint.Load(path);

@@ -99,9 +99,9 @@ public static class TrainCommand
         string? validText = request.Valid is null ? null : TextCorpus.ReadFile(request.Valid);
         if (validText is { Length: 0 }) throw new ArgumentException($"'{request.Valid}' is empty.");
 
-        LanguageModelTrainer trainer;
+        Trainer trainer;
         Vocabulary vocabulary;
-        string latest = Path.Combine(request.OutDir, LanguageModelTrainer.LatestFile);
+        string latest = Path.Combine(request.OutDir, Trainer.LatestFile);
         if (request.Resume)
         {
             if (!File.Exists(latest)) throw new FileNotFoundException($"--resume: '{latest}' does not exist (train into --out first).");
@@ -109,7 +109,7 @@ public static class TrainCommand
             vocabulary = Vocabulary.FromJson(checkpoint.VocabularyJson);
             var (train, validIds) = Encode(vocabulary, trainText, validText, request);
             var resumed = checkpoint.Training with { Epochs = Math.Max(checkpoint.Training.Epochs, options.Epochs), MaxMinutes = options.MaxMinutes };
-            trainer = LanguageModelTrainer.Resume(checkpoint, latest, vocabulary, train, validIds, request.OutDir, resumed);
+            trainer = Trainer.Resume(checkpoint, latest, new TokenStream(train, resumed.Batch, resumed.Bptt), TokenStream.ForEvaluation(validIds, resumed.EvalBatch, resumed.Bptt), request.OutDir, resumed);
         }
         else
         {
@@ -117,13 +117,13 @@ public static class TrainCommand
                 ? CharVocabulary.Build(validText is null ? trainText : trainText + validText)
                 : WordVocabulary.Build(WordVocabulary.Tokenize(request.Valid is null ? trainText[..SplitPoint(trainText, request.Split, TokenLevel.Word)] : trainText), request.MinCount, request.MaxVocab);
             var (train, validIds) = Encode(vocabulary, trainText, validText, request);
-            var config = new LanguageModelConfig(modelRequest.Cell, vocabulary.Count, modelRequest.Embed, modelRequest.Hidden, modelRequest.Layers, modelRequest.Dropout, modelRequest.Tie);
+            var config = SequenceModelConfig.LanguageModel(modelRequest.Cell, vocabulary.Count, modelRequest.Embed, modelRequest.Hidden, modelRequest.Layers, modelRequest.Dropout, modelRequest.Tie);
             try { config.Validate(); }
             catch (ArgumentException e) { throw new ArgumentException(OptionName(e) + e.Message.Split('\n')[0].Replace($" (Parameter '{e.ParamName}')", "")); }
-            var model = new LanguageModel(config, new Rng(options.Seed));
+            var model = new SequenceModel(config, new Rng(options.Seed));
             if (Directory.Exists(request.OutDir) && File.Exists(latest))
                 throw new IOException($"'{request.OutDir}' already holds a training run; use --resume to continue it or choose another --out.");
-            trainer = new LanguageModelTrainer(model, vocabulary, train, validIds, options, request.OutDir);
+            trainer = Trainer.ForLanguageModel(model, vocabulary, train, validIds, options, request.OutDir);
         }
         if (!request.Quiet)
         {

@@ -10,7 +10,7 @@ namespace Recurrent.Cli.Commands;
 /// </summary>
 public static class TrainingView
 {
-    public static TrainingSummary Run(LanguageModelTrainer trainer, bool quiet, string unit)
+    public static TrainingSummary Run(Trainer trainer, bool quiet, string unit)
     {
         bool live = !quiet && !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;
         if (!live)

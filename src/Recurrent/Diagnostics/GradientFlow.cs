@@ -89,19 +89,20 @@ public static class GradientFlow
         var evaluation = task.Sample(options.EvaluationBatchSize, root.Split());
 
         var clock = Stopwatch.StartNew();
-        var model = new TaskModel(task, recipe, options.HiddenSize, weights, options.RecurrentGain) { Compute = new Compute(options.Threads) };
+        var model = task.CreateModel(recipe, options.HiddenSize, weights, options.RecurrentGain);
+        model.Compute = new Compute(options.Threads);
         var snapshots = new List<GradientSnapshot>();
         void Probe(int step, bool spectra) =>
             snapshots.Add(new GradientSnapshot(step, GradientProbe.Measure(model, probe, options.ClipNorm, spectra ? options.JacobianTimes : null)));
 
-        var training = TaskTrainer.Train(model, new TaskTrainingOptions(options.Steps, options.BatchSize, options.LearningRate, options.ClipNorm, options.Optimizer), data,
+        var training = TaskTrainer.Train(model, task, new TaskTrainingOptions(options.Steps, options.BatchSize, options.LearningRate, options.ClipNorm, options.Optimizer), data,
             afterStep, beforeStep: s => { if (s % options.RecordEvery == 0) Probe(s, s == 0); });
         int updates = training.DivergedAt ?? options.Steps;
         if (options.Steps == 0 || snapshots[^1].Step != updates) Probe(updates, true);
         else snapshots[^1] = new GradientSnapshot(updates, GradientProbe.Measure(model, probe, options.ClipNorm, options.JacobianTimes));
         model.ZeroGrad();
 
-        var final = training.DivergedAt is null ? model.Evaluate(evaluation) : new TaskLoss(double.NaN, double.NaN);
+        var final = training.DivergedAt is null ? TaskTrainer.Evaluate(model, evaluation) : new TaskLoss(double.NaN, double.NaN);
         if (!double.IsFinite(final.Loss)) final = new TaskLoss(double.NaN, double.NaN);
         return new GradientFlowRun(recipe, options, training, snapshots, final.Loss, final.Accuracy, clock.Elapsed);
     }

@@ -1,4 +1,5 @@
 using Recurrent.Layers;
+using Recurrent.Models;
 using Recurrent.Numerics;
 using Recurrent.Tasks;
 
@@ -38,27 +39,35 @@ public static class GradientProbe
         var hidden = recorder.Snapshot(length);
         var before = parameters.Select(GradientNorms.Of).ToArray();
         double globalBefore = GradientNorms.Global(parameters);
-        if (clipNorm is double c) GradientNorms.ClipByGlobalNorm(parameters, c);
+        if (clipNorm is double c) Optimizers.GradientClipping.ClipByGlobalNorm(parameters, c);
         var norms = parameters.Select((p, i) => new ParameterGradientNorm(p.Name, before[i], GradientNorms.Of(p))).ToArray();
         return new GradientReport(loss, hidden, norms, globalBefore, GradientNorms.Global(parameters), []);
     }
 
     /// <summary>
     /// <see cref="Measure(RecurrentStack, IReadOnlyList{Parameter}, int, Func{double}, double?)"/> for a
-    /// <see cref="TaskModel"/> on one batch, plus the step-Jacobian spectra of every layer at
+    /// per-step <see cref="SequenceModel"/> on one batch of features, plus the step-Jacobian spectra of every layer at
     /// <paramref name="jacobianTimes"/> for the first <paramref name="jacobianRows"/> rows.
     /// </summary>
-    public static GradientReport Measure(TaskModel model, TaskBatch batch, double? clipNorm = null,
+    public static GradientReport Measure(SequenceModel model, SequenceBatch batch, double? clipNorm = null,
         IReadOnlyList<int>? jacobianTimes = null, int jacobianRows = 1)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(batch);
-        var report = Measure(model.Stack, model.Parameters, batch.Length, () => model.ForwardBackward(batch).Loss, clipNorm);
+        var inputs = batch.Features ?? throw new ArgumentException("The probe batch must hold features.", nameof(batch));
+        double ForwardBackward()
+        {
+            var predictions = model.Forward(batch);
+            double loss = model.Loss(predictions, batch, backward: true).Loss;
+            model.Backward(predictions.Span);
+            return loss;
+        }
+        var report = Measure(model.Rnn, model.Parameters, batch.Steps, ForwardBackward, clipNorm);
         if (jacobianTimes is null || jacobianTimes.Count == 0) return report;
         var spectra = new List<(int, StepSpectrum)>();
-        for (int k = 0; k < model.Stack.Layers.Count; k++)
-            for (int row = 0; row < Math.Min(jacobianRows, batch.BatchSize); row++)
-                foreach (var s in StepJacobians.Compute(model.Stack, batch.Inputs, k, jacobianTimes, row)) spectra.Add((k, s));
+        for (int k = 0; k < model.Rnn.Layers.Count; k++)
+            for (int row = 0; row < Math.Min(jacobianRows, batch.Size); row++)
+                foreach (var s in StepJacobians.Compute(model.Rnn, inputs, k, jacobianTimes, row)) spectra.Add((k, s));
         return report with { Spectra = spectra };
     }
 }

@@ -9,9 +9,9 @@ namespace Recurrent.Generation;
 /// the prime text is fed token by token, then one token at a time is sampled and fed back with the
 /// state carried. Each call reads the model's weights as they are when it starts.
 /// </summary>
-public sealed class TextGenerator(LanguageModel model, Vocabulary vocabulary)
+public sealed class TextGenerator(SequenceModel model, Vocabulary vocabulary)
 {
-    public LanguageModel Model { get; } = model;
+    public SequenceModel Model { get; } = model;
     public Vocabulary Vocabulary { get; } = vocabulary;
 
     /// <summary>Ids of a prime/context; an empty text starts from a line break (char) or &lt;eos&gt; (word).</summary>

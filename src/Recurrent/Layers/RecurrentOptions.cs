@@ -1,6 +1,7 @@
 namespace Recurrent.Layers;
 
-/// <summary>The recurrent cell: PyTorch's nn.RNN (tanh or ReLU), nn.LSTM or nn.GRU.</summary>
+/// <summary>The recurrent cell: PyTorch's nn.RNN (tanh or ReLU), nn.LSTM or nn.GRU. Written to JSON as its name.</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<CellType>))]
 public enum CellType { RnnTanh, RnnRelu, Lstm, Gru }
 
 /// <summary>How the input-to-hidden and hidden-to-hidden weights start.</summary>

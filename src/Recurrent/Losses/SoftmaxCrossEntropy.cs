@@ -35,30 +35,36 @@ public static class SoftmaxCrossEntropy
     /// <summary>
     /// Mean loss over counted rows; replaces <paramref name="logits"/> with d(mean loss)/d(logits).
     /// Returns (mean loss, counted rows). With no counted rows the loss and gradient are 0.
+    /// With <paramref name="classWeights"/> [V] (empty: all 1) the mean is weighted as PyTorch's
+    /// cross_entropy(weight=…): Σ w_{target_n}·loss_n / Σ w_{target_n} over counted rows.
     /// </summary>
-    public static (double Loss, int Count) ForwardBackward(Span<float> logits, ReadOnlySpan<int> targets, int vocabulary)
+    public static (double Loss, int Count) ForwardBackward(Span<float> logits, ReadOnlySpan<int> targets, int vocabulary, ReadOnlySpan<float> classWeights = default)
     {
         CheckShapes(logits, targets, vocabulary);
+        bool weighted = !classWeights.IsEmpty;
+        if (weighted && classWeights.Length != vocabulary)
+            throw new ArgumentException($"Class weights hold {classWeights.Length} values; expected one per class ({vocabulary}).", nameof(classWeights));
         int count = 0;
-        foreach (int t in targets) if (t != Ignore) { CheckTarget(t, vocabulary); count++; }
-        if (count == 0) { logits.Clear(); return (0, 0); }
+        double weightSum = 0;
+        foreach (int t in targets) if (t != Ignore) { CheckTarget(t, vocabulary); count++; weightSum += weighted ? classWeights[t] : 1; }
+        if (count == 0 || weightSum <= 0) { logits.Clear(); return (0, count); }
         double sum = 0;
-        float scale = 1f / count;
         for (int n = 0; n < targets.Length; n++)
         {
             var row = logits.Slice(n * vocabulary, vocabulary);
             int target = targets[n];
             if (target == Ignore) { row.Clear(); continue; }
+            float scale = (float)((weighted ? classWeights[target] : 1) / weightSum);
             float max = TensorPrimitives.Max(row);
             TensorPrimitives.Subtract(row, max, row);
             float shiftedTarget = row[target];
             TensorPrimitives.Exp(row, row);
             double z = Sum(row);
-            sum += Math.Log(z) - shiftedTarget;
+            sum += (weighted ? classWeights[target] : 1) * (Math.Log(z) - shiftedTarget);
             TensorPrimitives.Multiply(row, (float)(scale / z), row);
             row[target] -= scale;
         }
-        return (sum / count, count);
+        return (sum / weightSum, count);
     }
 
     /// <summary>log Σ exp(row), stable.</summary>

@@ -4,9 +4,9 @@ using Recurrent.Numerics;
 namespace Recurrent.Models;
 
 /// <summary>
-/// Batch-1 incremental inference for a <see cref="LanguageModel"/>: feed one token, get the
+/// Batch-1 incremental inference for a <see cref="SequenceModel"/>: feed one token, get the
 /// logits of the next, with the state (h, c per layer) carried inside. The same function as
-/// <see cref="LanguageModel.Forward"/> with T = B = 1 (no dropout), without the sequence
+/// <see cref="SequenceModel.Forward(int[], int, int, RecurrentState?, bool, Numerics.Rng?)"/> with T = B = 1 (no dropout), without the sequence
 /// machinery: each layer's step is one pass over its weights as stored
 /// (<c>gates = bias + W_ih·x + W_hh·h</c>, see <see cref="MatrixVector"/>), then the fused cell
 /// kernel; nothing is allocated per token.
@@ -28,7 +28,7 @@ public sealed class LanguageModelStepper
     /// <summary>Largest layer-0 table built, in floats (4 MB).</summary>
     public const int TableLimit = 1 << 20;
 
-    private readonly LanguageModel _model;
+    private readonly SequenceModel _model;
     private readonly RecurrentLayer[] _layers;
     private readonly float[][] _projectionBias;  // per layer: b_ih + b_hh (LSTM, RNN) or b_ih (GRU); empty when no bias
     private readonly float[][] _h, _hNext, _c, _cNext;
@@ -43,9 +43,11 @@ public sealed class LanguageModelStepper
     /// <summary>Below this many multiply-adds a phase stays on one thread: a hand-off costs more than it saves.</summary>
     private const long ParallelMinMacs = 1 << 17;
 
-    public LanguageModelStepper(LanguageModel model)
+    public LanguageModelStepper(SequenceModel model)
     {
         ArgumentNullException.ThrowIfNull(model);
+        if (!model.Config.IsLanguageModel)
+            throw new ArgumentException("The stepper runs language models (token input, one direction, a next-token prediction at every step).", nameof(model));
         _model = model;
         var config = model.Config;
         int L = config.Layers, H = config.HiddenSize;
@@ -71,7 +73,7 @@ public sealed class LanguageModelStepper
         Refresh();
     }
 
-    public LanguageModel Model => _model;
+    public SequenceModel Model => _model;
 
     /// <summary>The logits [V] after the last <see cref="Step"/> (overwritten by the next).</summary>
     public ReadOnlyMemory<float> Logits => _logits;
@@ -85,7 +87,7 @@ public sealed class LanguageModelStepper
         for (int l = 0; l < _h.Length; l++) { _h[l].AsSpan().Clear(); _c[l].AsSpan().Clear(); }
     }
 
-    /// <summary>Takes the state from <paramref name="state"/> (batch 1), e.g. after a <see cref="LanguageModel.Forward"/>.</summary>
+    /// <summary>Takes the state from <paramref name="state"/> (batch 1), e.g. after a <see cref="SequenceModel.Forward(int[], int, int, RecurrentState?, bool, Numerics.Rng?)"/>.</summary>
     public void SetState(RecurrentState state)
     {
         ArgumentNullException.ThrowIfNull(state);
@@ -129,7 +131,7 @@ public sealed class LanguageModelStepper
         var table = _table.AsSpan();
         var bias0 = _projectionBias[0];
         if (bias0.Length > 0) Kernels.BroadcastRows(bias0, V, table); else table.Clear();
-        Gemm.Multiply(_model.Compute, false, true, V, _gateRows, E, 1f, _model.Encoder.Weight.Span, E,
+        Gemm.Multiply(_model.Compute, false, true, V, _gateRows, E, 1f, _model.Encoder!.Weight.Span, E,
             _layers[0].WeightIh.Span, E, 1f, table, _gateRows);
     }
 
@@ -200,7 +202,7 @@ public sealed class LanguageModelStepper
         var (u0, n) = Band(part, H);
         if (n == 0) return;
         int E = _model.Config.EmbeddingSize, G = layer.GateCount, inSize = layer.InputSize;
-        ReadOnlySpan<float> x = l == 0 ? _model.Encoder.Weight.Span.Slice(_id * E, E) : _h[l - 1];
+        ReadOnlySpan<float> x = l == 0 ? _model.Encoder!.Weight.Span.Slice(_id * E, E) : _h[l - 1];
         ReadOnlySpan<float> h = _h[l];
         bool fromTable = l == 0 && _table.Length > 0;
         var gates = _gates[part].AsSpan(0, G * n);

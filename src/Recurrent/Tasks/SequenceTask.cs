@@ -1,3 +1,4 @@
+using Recurrent.Models;
 using Recurrent.Numerics;
 
 namespace Recurrent.Tasks;
@@ -42,8 +43,56 @@ public abstract class SequenceTask
     /// <summary>Which predictor <see cref="BaselineLoss"/> is, in words.</summary>
     public abstract string BaselineDescription { get; }
 
-    /// <summary>Draws <paramref name="batchSize"/> sequences.</summary>
-    public TaskBatch Sample(int batchSize, Rng rng)
+    /// <summary>
+    /// Draws <paramref name="batchSize"/> sequences as a batch for a per-step model: the targets of
+    /// the R readout steps are set, every other step's label is <see cref="Losses.SoftmaxCrossEntropy.Ignore"/>
+    /// (regression: NaN), so the loss reads only the readouts.
+    /// </summary>
+    public SequenceBatch Sample(int batchSize, Rng rng)
+    {
+        var raw = SampleReadouts(batchSize, rng);
+        int steps = Length * batchSize, readoutStart = (Length - ReadoutSteps) * batchSize;
+        if (Kind == TaskKind.Classification)
+        {
+            var labels = new int[steps];
+            Array.Fill(labels, Losses.SoftmaxCrossEntropy.Ignore);
+            raw.Labels.CopyTo(labels, readoutStart);
+            return new SequenceBatch(Length, batchSize, null, raw.Inputs, null) { Labels = labels };
+        }
+        var targets = new float[steps * OutputSize];
+        Array.Fill(targets, float.NaN);
+        raw.Targets.CopyTo(targets, readoutStart * OutputSize);
+        return new SequenceBatch(Length, batchSize, null, raw.Inputs, null) { Targets = targets };
+    }
+
+    /// <summary>
+    /// A per-step model for this task: features (the task's inputs) → stack → a linear head at
+    /// every step, scored by MSE (regression) or cross-entropy (classification) at the readouts.
+    /// </summary>
+    /// <param name="recipe">Cell and initialisation.</param>
+    /// <param name="hiddenSize">H.</param>
+    /// <param name="rng">Draws the initial weights.</param>
+    /// <param name="recurrentGain">Multiplies every weight_hh after initialisation (1 = as the recipe says; larger values make gradients explode).</param>
+    /// <param name="layers">Number of stacked layers.</param>
+    public SequenceModel CreateModel(CellRecipe recipe, int hiddenSize, Rng rng, float recurrentGain = 1f, int layers = 1)
+    {
+        ArgumentNullException.ThrowIfNull(recipe);
+        if (!(recurrentGain > 0f && float.IsFinite(recurrentGain)))
+            throw new ArgumentOutOfRangeException(nameof(recurrentGain), recurrentGain, "Recurrent gain must be a positive finite number.");
+        var config = new SequenceModelConfig
+        {
+            Cell = recipe.Cell, HiddenSize = hiddenSize, Layers = layers, FeatureSize = InputSize, Pooling = Pooling.None,
+            OutputSize = OutputSize, Loss = Kind == TaskKind.Regression ? LossKind.Mse : LossKind.CrossEntropy,
+        };
+        var model = new SequenceModel(config, rng, recipe.Init);
+        if (recurrentGain != 1f)
+            foreach (var layer in model.Rnn.Layers)
+                System.Numerics.Tensors.TensorPrimitives.Multiply(layer.WeightHh.Span, recurrentGain, layer.WeightHh.Span);
+        return model;
+    }
+
+    /// <summary>Draws <paramref name="batchSize"/> sequences with the targets of the readout steps only.</summary>
+    public TaskBatch SampleReadouts(int batchSize, Rng rng)
     {
         if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "Batch size must be at least 1.");
         ArgumentNullException.ThrowIfNull(rng);

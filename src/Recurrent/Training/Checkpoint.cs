@@ -19,12 +19,15 @@ public sealed record TrainingProgressState
     public long Step { get; init; }
     public long Tokens { get; init; }
     public double BestValidLoss { get; init; } = double.PositiveInfinity;
+    /// <summary>The best value of the monitored metric so far, as "lower is better" (the loss, or minus the accuracy).</summary>
+    public double BestScore { get; init; } = double.PositiveInfinity;
+    public int EvaluationsWithoutImprovement { get; init; }
     public double ElapsedSeconds { get; init; }
     public long OptimizerSteps { get; init; }
 }
 
 /// <summary>
-/// One file holding a whole training run: model config, vocabulary, weights, optimizer
+/// One file holding a whole training run: model config, metadata (vocabulary, labels, …), weights, optimizer
 /// moments, schedule state, RNG state, the carried hidden state and the data position.
 /// The container is safetensors (so the weights open in PyTorch as <c>model.*</c>), with the
 /// rest in <c>__metadata__</c>: a format marker, a version, and a SHA-256 checksum over the
@@ -33,10 +36,13 @@ public sealed record TrainingProgressState
 public sealed class Checkpoint
 {
     public const string FormatName = "recurrent-checkpoint";
-    public const int FormatVersion = 1;
+    public const int FormatVersion = 2;
 
-    public required LanguageModelConfig Model { get; init; }
-    public required string VocabularyJson { get; init; }
+    public required SequenceModelConfig Model { get; init; }
+    /// <summary>What the run needs besides tensors, saved as it is: "vocabulary" (token models), "labels" (classes), …</summary>
+    public IReadOnlyDictionary<string, string> Metadata { get; init; } = new Dictionary<string, string>();
+    /// <summary>The vocabulary JSON of a token model (see <see cref="Text.Vocabulary.ToJson"/>).</summary>
+    public string VocabularyJson => Metadata.TryGetValue("vocabulary", out var v) ? v : throw new CheckpointException("This checkpoint has no vocabulary (its model reads features, not tokens).");
     public required TrainingOptions Training { get; init; }
     public required TrainingProgressState Progress { get; init; }
     public required IReadOnlyDictionary<string, Tensor> Weights { get; init; }
@@ -45,6 +51,8 @@ public sealed class Checkpoint
     public ulong[] RngState { get; init; } = [];
     public Tensor? StateH { get; init; }
     public Tensor? StateC { get; init; }
+
+    private const string MetadataPrefix = "meta.";
 
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = false, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
@@ -60,12 +68,12 @@ public sealed class Checkpoint
             ["format"] = FormatName,
             ["version"] = FormatVersion.ToString(CultureInfo.InvariantCulture),
             ["model"] = JsonSerializer.Serialize(Model, Json),
-            ["vocabulary"] = VocabularyJson,
             ["training"] = JsonSerializer.Serialize(Training, Json),
             ["progress"] = JsonSerializer.Serialize(Progress, Json),
             ["schedule"] = JsonSerializer.Serialize(ScheduleState, Json),
             ["rng"] = string.Join(",", RngState.Select(s => s.ToString("x16", CultureInfo.InvariantCulture))),
         };
+        foreach (var (k, v) in Metadata) meta[MetadataPrefix + k] = v;
         meta["checksum"] = Checksum(tensors, meta);
         SafeTensors.Save(path, tensors, meta);
     }
@@ -80,15 +88,19 @@ public sealed class Checkpoint
         var meta = file.Metadata;
         if (!meta.TryGetValue("format", out var format) || format != FormatName)
             throw new CheckpointException($"'{path}' is a safetensors file but not a Recurrent checkpoint (no '{FormatName}' marker).");
-        if (!meta.TryGetValue("version", out var version) || version != FormatVersion.ToString(CultureInfo.InvariantCulture))
-            throw new CheckpointException($"Checkpoint '{path}' has format version {version ?? "(none)"}; this build reads version {FormatVersion}.");
+        if (!meta.TryGetValue("version", out var version) || version is not ("1" or "2"))
+            throw new CheckpointException($"Checkpoint '{path}' has format version {version ?? "(none)"}; this build reads versions 1 and 2.");
         var tensors = file.Names.Select(n => new KeyValuePair<string, Tensor>(n, file.GetTensor(n))).ToList();
         if (!meta.TryGetValue("checksum", out var stored) || stored != Checksum(tensors, meta))
             throw new CheckpointException($"Checkpoint '{path}' is corrupt: its checksum does not match its contents.");
         try
         {
-            var model = JsonSerializer.Deserialize<LanguageModelConfig>(Get(meta, "model", path), Json)!;
+            var model = JsonSerializer.Deserialize<SequenceModelConfig>(Get(meta, "model", path), Json)!;
+            // Version 1 held only language models, whose config had no output size.
+            if (version == "1") model = model with { OutputSize = model.VocabularySize };
             model.Validate();
+            var extra = meta.Where(kv => kv.Key.StartsWith(MetadataPrefix, StringComparison.Ordinal)).ToDictionary(kv => kv.Key[MetadataPrefix.Length..], kv => kv.Value);
+            if (version == "1") extra["vocabulary"] = Get(meta, "vocabulary", path);
             var training = JsonSerializer.Deserialize<TrainingOptions>(Get(meta, "training", path), Json)!;
             var progress = JsonSerializer.Deserialize<TrainingProgressState>(Get(meta, "progress", path), Json)!;
             var schedule = JsonSerializer.Deserialize<Dictionary<string, double>>(Get(meta, "schedule", path), Json)!;
@@ -98,7 +110,7 @@ public sealed class Checkpoint
             return new Checkpoint
             {
                 Model = model,
-                VocabularyJson = Get(meta, "vocabulary", path),
+                Metadata = extra,
                 Training = training,
                 Progress = progress,
                 ScheduleState = schedule,
@@ -116,35 +128,26 @@ public sealed class Checkpoint
     }
 
     /// <summary>
-    /// Builds the model the checkpoint describes and loads its weights. The config's parameter count is
+    /// Builds the model the checkpoint describes and loads its weights. The config's size is
     /// checked against the tensors actually stored first, so a hostile config cannot make us allocate
     /// a model far larger than the file.
     /// </summary>
-    public LanguageModel CreateModel(string path)
+    public SequenceModel CreateModel(string path)
     {
         long stored = Weights.Values.Sum(t => (long)t.Length);
-        long expected = Model.ParameterCount();
+        long expected = Model.ParameterCount() + Model.BufferCount();
         if (stored != expected)
-            throw new CheckpointException($"Checkpoint '{path}' is inconsistent: its config describes {expected:N0} parameters but it stores {stored:N0}.");
-        var model = new LanguageModel(Model, new Rng(0));
+            throw new CheckpointException($"Checkpoint '{path}' is inconsistent: its config describes {expected:N0} values but it stores {stored:N0}.");
+        var model = new SequenceModel(Model, new Rng(0));
         LoadWeightsInto(model, path);
         return model;
     }
 
-    /// <summary>Copies the stored weights into <paramref name="model"/>, checking names and shapes.</summary>
-    public void LoadWeightsInto(LanguageModel model, string path)
+    /// <summary>Copies the stored weights into <paramref name="model"/>: every name and shape must match, and every value be finite.</summary>
+    public void LoadWeightsInto(SequenceModel model, string path)
     {
-        foreach (var (name, p) in model.NamedParameters)
-        {
-            if (!Weights.TryGetValue(name, out var t))
-                throw new CheckpointException($"Checkpoint '{path}' lacks the weight '{name}'.");
-            if (!t.Shape.AsSpan().SequenceEqual(p.Value.Shape))
-                throw new CheckpointException($"Checkpoint '{path}': weight '{name}' is {t.ShapeString}; the model needs {p.Value.ShapeString}.");
-            t.Span.CopyTo(p.Span);
-        }
-        int expected = model.NamedParameters.Count;
-        if (Weights.Count != expected)
-            throw new CheckpointException($"Checkpoint '{path}' holds {Weights.Count} weights; the model has {expected}.");
+        try { model.LoadStateDict(Weights); }
+        catch (ArgumentException e) { throw new CheckpointException($"Checkpoint '{path}': {e.Message.Replace($" (Parameter 'tensors')", "")}", e); }
     }
 
     private static string Get(IReadOnlyDictionary<string, string> meta, string key, string path) =>

@@ -8,8 +8,12 @@ public enum OptimizerKind { Sgd, Adam, AdamW, RmsProp }
 [JsonConverter(typeof(JsonStringEnumConverter<ScheduleKind>))]
 public enum ScheduleKind { Constant, Step, Plateau, Cosine }
 
+/// <summary>The validation metric that picks best.ckpt and drives early stopping: the loss (lower is better) or a classifier's accuracy (higher is better).</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<MonitorMetric>))]
+public enum MonitorMetric { Loss, Accuracy }
+
 /// <summary>
-/// How a language model is trained with truncated BPTT. Every field is validated by
+/// How a model is trained (<see cref="Trainer"/>); <see cref="Bptt"/> applies to language models' truncated BPTT. Every field is validated by
 /// <see cref="Validate"/>, which names the offending option and the allowed range.
 /// </summary>
 public sealed record TrainingOptions
@@ -43,6 +47,10 @@ public sealed record TrainingOptions
     public int EvalEvery { get; init; }
     /// <summary>Batch size used for validation.</summary>
     public int EvalBatch { get; init; } = 10;
+    /// <summary>Which validation metric picks best.ckpt and counts for <see cref="StopPatience"/>.</summary>
+    public MonitorMetric Monitor { get; init; } = MonitorMetric.Loss;
+    /// <summary>Early stopping: stop after this many evaluations without improvement of <see cref="Monitor"/> (0 = never).</summary>
+    public int StopPatience { get; init; }
     public ulong Seed { get; init; } = 1;
     public int Threads { get; init; } = 1;
 
@@ -64,6 +72,8 @@ public sealed record TrainingOptions
         Check(EvalEvery >= 0, "--eval-every", EvalEvery, "at least 0 (0 = once per epoch)");
         Check(EvalBatch is >= 1 and <= 65536, "--eval-batch", EvalBatch, "between 1 and 65536");
         Check(Threads is >= 1 and <= 256, "--threads", Threads, "between 1 and 256");
+        Check(StopPatience >= 0, "--stop-patience", StopPatience, "at least 0 (0 = never stop early)");
+        Check(Enum.IsDefined(Monitor), "--monitor", Monitor, "loss or accuracy");
         if (Nesterov && Momentum <= 0) throw new ArgumentException("--nesterov needs --momentum greater than 0.");
     }
 

@@ -1,0 +1,124 @@
+using System.Text.Json.Serialization;
+using Recurrent.Layers;
+using Recurrent.Losses;
+
+namespace Recurrent.Models;
+
+/// <summary>
+/// What the head reads from the recurrent stack's output y [T, B, D·H]:
+/// <see cref="None"/> — every step (many-to-many: tagging, next-token prediction);
+/// <see cref="Last"/> — the last layer's final states, both directions concatenated, each taken at
+/// the sequence's own last step (PyTorch's cat(h_n[-2], h_n[-1]) for a bidirectional stack);
+/// <see cref="Mean"/> / <see cref="Max"/> — the mean or element-wise max over the valid steps only.
+/// </summary>
+[JsonConverter(typeof(JsonStringEnumConverter<Pooling>))]
+public enum Pooling { None, Last, Mean, Max }
+
+/// <summary>The training objective: softmax cross-entropy over classes, or a regression loss.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<LossKind>))]
+public enum LossKind { CrossEntropy, Mse, Mae, Huber }
+
+/// <summary>
+/// Shape of a <see cref="SequenceModel"/>: input (token ids through an embedding, or dense
+/// per-step features) → recurrent stack (cell, layers, directions, dropout) → pooling → a linear
+/// decoder with <see cref="OutputSize"/> outputs (classes, or regression values) → loss.
+/// A language model is Tokens → stack → <see cref="Pooling.None"/> → V classes (see <see cref="SequenceModel"/>).
+/// </summary>
+public sealed record SequenceModelConfig
+{
+    public CellType Cell { get; init; } = CellType.Lstm;
+    public int HiddenSize { get; init; } = 128;
+    public int Layers { get; init; } = 1;
+    public bool Bidirectional { get; init; }
+    /// <summary>Dropout on the embedding output, between recurrent layers and before the decoder.</summary>
+    public float Dropout { get; init; }
+    /// <summary>Token input: the vocabulary size V (0 for feature input).</summary>
+    public int VocabularySize { get; init; }
+    /// <summary>Token input: the embedding size E.</summary>
+    public int EmbeddingSize { get; init; }
+    /// <summary>Feature input: values per step F (0 for token input).</summary>
+    public int FeatureSize { get; init; }
+    public Pooling Pooling { get; init; }
+    /// <summary>Classes (cross-entropy) or regression outputs per prediction (e.g. targets × horizon).</summary>
+    public int OutputSize { get; init; }
+    public LossKind Loss { get; init; } = LossKind.CrossEntropy;
+    public float HuberDelta { get; init; } = 1f;
+    /// <summary>Cross-entropy only: a weight per class (null: all 1), as PyTorch's cross_entropy(weight=…).</summary>
+    public float[]? ClassWeights { get; init; }
+    /// <summary>The decoder reuses the embedding matrix (needs token input, V outputs and E = D·H).</summary>
+    public bool TieWeights { get; init; }
+
+    [JsonIgnore]
+    public bool HasTokens => VocabularySize > 0;
+    [JsonIgnore]
+    public bool IsClassifier => Loss == LossKind.CrossEntropy;
+    [JsonIgnore]
+    public int Directions => Bidirectional ? 2 : 1;
+    [JsonIgnore]
+    public int InputSize => HasTokens ? EmbeddingSize : FeatureSize;
+    [JsonIgnore]
+    public int GateCount => Cell switch { CellType.Lstm => 4, CellType.Gru => 3, _ => 1 };
+    [JsonIgnore]
+    public RecurrentOptions StackOptions => new(Cell, InputSize, HiddenSize, Layers, Bidirectional, Dropout);
+
+    /// <summary>A next-token language model: Embedding(V, E) → stack → Linear(H, V) at every step.</summary>
+    public static SequenceModelConfig LanguageModel(CellType cell, int vocabularySize, int embeddingSize, int hiddenSize, int layers = 1, float dropout = 0f, bool tieWeights = false) => new()
+    {
+        Cell = cell, VocabularySize = vocabularySize, EmbeddingSize = embeddingSize, HiddenSize = hiddenSize, Layers = layers,
+        Dropout = dropout, TieWeights = tieWeights, Pooling = Pooling.None, OutputSize = vocabularySize, Loss = LossKind.CrossEntropy,
+    };
+
+    /// <summary>True for the configuration of a next-token language model (token input, one direction, a V-way prediction at every step).</summary>
+    [JsonIgnore]
+    public bool IsLanguageModel => HasTokens && !Bidirectional && Pooling == Pooling.None && IsClassifier && OutputSize == VocabularySize;
+
+    /// <summary>Number of trainable parameters, computed without allocating the model (a tied matrix counts once).</summary>
+    public long ParameterCount()
+    {
+        long count = HasTokens ? (long)VocabularySize * EmbeddingSize : 0;
+        for (int l = 0; l < Layers; l++)
+        {
+            long input = l == 0 ? InputSize : (long)Directions * HiddenSize;
+            count += Directions * (long)GateCount * HiddenSize * (input + HiddenSize + 2);
+        }
+        if (!TieWeights) count += (long)OutputSize * Directions * HiddenSize;
+        return count + OutputSize;
+    }
+
+    /// <summary>Number of stored values besides the parameters: the normalisation statistics (see <see cref="SequenceModel"/>).</summary>
+    public long BufferCount() => (HasTokens ? 0 : 2L * FeatureSize) + (IsClassifier ? 0 : 2L * OutputSize);
+
+    /// <summary>Throws an exception naming the first invalid field and what is allowed.</summary>
+    public void Validate()
+    {
+        if (!Enum.IsDefined(Pooling)) throw new ArgumentOutOfRangeException(nameof(Pooling), Pooling, "Pooling must be None, Last, Mean or Max.");
+        if (!Enum.IsDefined(Loss)) throw new ArgumentOutOfRangeException(nameof(Loss), Loss, "Loss must be CrossEntropy, Mse, Mae or Huber.");
+        if (HasTokens == (FeatureSize > 0))
+            throw new ArgumentException("A sequence model reads either token ids (VocabularySize > 0) or features (FeatureSize > 0), not both and not neither.");
+        if (VocabularySize < 0 || VocabularySize > 10_000_000) throw new ArgumentOutOfRangeException(nameof(VocabularySize), VocabularySize, "Vocabulary size must be between 1 and 10000000.");
+        if (HasTokens && (EmbeddingSize < 1 || EmbeddingSize > 1 << 16)) throw new ArgumentOutOfRangeException(nameof(EmbeddingSize), EmbeddingSize, "Embedding size must be between 1 and 65536.");
+        if (FeatureSize < 0 || FeatureSize > 1 << 20) throw new ArgumentOutOfRangeException(nameof(FeatureSize), FeatureSize, "Feature size must be between 1 and 1048576.");
+        if (OutputSize < 1 || OutputSize > 10_000_000) throw new ArgumentOutOfRangeException(nameof(OutputSize), OutputSize, "Output size must be between 1 and 10000000.");
+        if (IsClassifier && OutputSize < 2) throw new ArgumentOutOfRangeException(nameof(OutputSize), OutputSize, "A classifier needs at least 2 classes.");
+        StackOptions.Validate();
+        if (!(HuberDelta > 0f && float.IsFinite(HuberDelta))) throw new ArgumentOutOfRangeException(nameof(HuberDelta), HuberDelta, "The Huber delta must be a positive finite number.");
+        if (ClassWeights is { } w)
+        {
+            if (!IsClassifier) throw new ArgumentException("Class weights apply to cross-entropy only.", nameof(ClassWeights));
+            if (w.Length != OutputSize) throw new ArgumentException($"There are {w.Length} class weights for {OutputSize} classes.", nameof(ClassWeights));
+            if (w.Any(x => !(x >= 0f && float.IsFinite(x))) || w.All(x => x == 0f)) throw new ArgumentException("Class weights must be finite, non-negative and not all zero.", nameof(ClassWeights));
+        }
+        if (TieWeights && !(HasTokens && IsClassifier && OutputSize == VocabularySize && EmbeddingSize == Directions * HiddenSize))
+            throw new ArgumentException($"Weight tying needs token input, one output per token and the embedding size ({EmbeddingSize}) equal to the stack's output size ({Directions * HiddenSize}).", nameof(TieWeights));
+    }
+
+    /// <summary>The regression loss of this config (an error for a classifier).</summary>
+    [JsonIgnore]
+    public RegressionLossKind RegressionLoss => Loss switch
+    {
+        LossKind.Mse => RegressionLossKind.Mse,
+        LossKind.Mae => RegressionLossKind.Mae,
+        LossKind.Huber => RegressionLossKind.Huber,
+        _ => throw new InvalidOperationException("Cross-entropy is not a regression loss."),
+    };
+}

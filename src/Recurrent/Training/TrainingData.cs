@@ -1,0 +1,179 @@
+using Recurrent.Losses;
+using Recurrent.Models;
+using Recurrent.Numerics;
+using Recurrent.Text;
+
+namespace Recurrent.Training;
+
+/// <summary>
+/// What a <see cref="Trainer"/> reads: a fixed number of batches per epoch, each reproducible
+/// from (epoch, index) alone, so a resumed run sees exactly the batches it would have seen.
+/// </summary>
+public interface ITrainingData
+{
+    /// <summary>Batches per epoch.</summary>
+    int BatchCount { get; }
+
+    /// <summary>Batch <paramref name="index"/> of epoch <paramref name="epoch"/> (0-based); the same arguments give the same batch.</summary>
+    SequenceBatch GetBatch(int epoch, int index);
+
+    /// <summary>
+    /// True when consecutive batches continue the same B streams (truncated BPTT): the trainer
+    /// carries the recurrent state from one batch to the next and resets it at each epoch's start.
+    /// </summary>
+    bool CarriesState { get; }
+}
+
+/// <summary>
+/// Language-model data: the ids laid out as B parallel streams cut into windows of T steps, as
+/// PyTorch's word_language_model; each window's labels are its inputs shifted by one.
+/// </summary>
+public sealed class TokenStream(int[] ids, int batch, int bptt) : ITrainingData
+{
+    private readonly LanguageModelBatches _windows = new(ids, batch, bptt);
+
+    public int BatchCount => _windows.WindowCount;
+    public bool CarriesState => true;
+    public int Batch => _windows.Batch;
+
+    /// <summary>Evaluation streams: <paramref name="batch"/> streams, fewer when the ids are too short for that many (each stream needs 2 ids).</summary>
+    public static TokenStream ForEvaluation(int[] ids, int batch, int bptt)
+    {
+        while (batch > 1 && ids.Length / batch < 2) batch--;
+        return new TokenStream(ids, batch, bptt);
+    }
+
+    public SequenceBatch GetBatch(int epoch, int index)
+    {
+        var inputs = new int[_windows.Bptt * _windows.Batch];
+        var labels = new int[inputs.Length];
+        int T = _windows.GetWindow(index, inputs, labels);
+        int n = T * _windows.Batch;
+        return new SequenceBatch(T, _windows.Batch, inputs[..n], null, null) { Labels = labels[..n] };
+    }
+}
+
+/// <summary>
+/// One example of a sequence task: token ids or features [length, F] (row-major), and its
+/// target — a class (<see cref="Label"/>), a tag per step (<see cref="Tags"/>), or regression
+/// values (<see cref="Target"/>: K values, or length·K for a per-step head).
+/// </summary>
+public sealed record SequenceExample
+{
+    public int[]? Ids { get; init; }
+    public float[]? Features { get; init; }
+    public int Label { get; init; } = SoftmaxCrossEntropy.Ignore;
+    public int[]? Tags { get; init; }
+    public float[]? Target { get; init; }
+}
+
+/// <summary>
+/// A set of variable-length examples served as padded batches. Training order (with
+/// <c>shuffle</c>): each epoch the examples are shuffled from (seed, epoch), cut into pools of
+/// 50 batches, each pool sorted by length and cut into batches, and the batches shuffled — so a
+/// batch holds sequences of similar length and little compute goes to padding (bucketing).
+/// Without shuffling (evaluation, prediction) the examples are sorted by length once;
+/// <see cref="IndicesOf"/> maps each batch row back to its example.
+/// </summary>
+public sealed class SequenceDataset : ITrainingData
+{
+    private const int PoolBatches = 50;
+    private readonly IReadOnlyList<SequenceExample> _examples;
+    private readonly int _batchSize;
+    private readonly bool _shuffle;
+    private readonly ulong _seed;
+    private int _planEpoch = -1;
+    private int[][] _plan = [];
+
+    public int FeatureSize { get; }
+    public int OutputSize { get; }
+    public bool TargetsPerStep { get; }
+    public int Count => _examples.Count;
+    public int BatchCount { get; }
+    public bool CarriesState => false;
+    public IReadOnlyList<SequenceExample> Examples => _examples;
+
+    /// <param name="examples">The examples (all token ids, or all features with <paramref name="featureSize"/> values per step).</param>
+    /// <param name="batchSize">Sequences per batch (the last batch of an epoch may be smaller).</param>
+    /// <param name="shuffle">Shuffle and bucket per epoch (training), or serve in length order (evaluation).</param>
+    /// <param name="seed">The shuffling seed.</param>
+    /// <param name="featureSize">F for feature examples; 0 for token ids.</param>
+    /// <param name="outputSize">Regression values per prediction K (ignored for classes).</param>
+    /// <param name="targetsPerStep">Regression targets per step (length·K each) rather than per sequence.</param>
+    public SequenceDataset(IReadOnlyList<SequenceExample> examples, int batchSize, bool shuffle, ulong seed = 1, int featureSize = 0, int outputSize = 1, bool targetsPerStep = false)
+    {
+        ArgumentNullException.ThrowIfNull(examples);
+        if (examples.Count == 0) throw new ArgumentException("The data set is empty.", nameof(examples));
+        if (batchSize < 1 || batchSize > 65536) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "Batch size must be between 1 and 65536.");
+        for (int i = 0; i < examples.Count; i++)
+        {
+            var e = examples[i];
+            if ((e.Ids is null) == (e.Features is null) || (featureSize > 0) != (e.Features is not null))
+                throw new ArgumentException($"Example {i} must hold {(featureSize > 0 ? "features" : "token ids")} only.", nameof(examples));
+            if (Length(e, featureSize) < 1) throw new ArgumentException($"Example {i} is empty.", nameof(examples));
+            if (e.Tags is not null && e.Tags.Length != Length(e, featureSize)) throw new ArgumentException($"Example {i} has {Length(e, featureSize)} steps but {e.Tags.Length} tags.", nameof(examples));
+        }
+        _examples = examples;
+        _batchSize = batchSize;
+        _shuffle = shuffle;
+        _seed = seed;
+        FeatureSize = featureSize;
+        OutputSize = outputSize;
+        TargetsPerStep = targetsPerStep;
+        BatchCount = (examples.Count + batchSize - 1) / batchSize;
+    }
+
+    public SequenceBatch GetBatch(int epoch, int index)
+    {
+        var chosen = IndicesOf(epoch, index).Select(i => _examples[i]).ToList();
+        var first = chosen[0];
+        var tags = first.Tags is not null ? chosen.Select(e => e.Tags ?? throw Mixed()).ToList() : null;
+        var targets = first.Target is not null ? chosen.Select(e => e.Target ?? throw Mixed()).ToList() : null;
+        var labels = tags is null && targets is null ? chosen.Select(e => e.Label).ToList() : null;
+        return FeatureSize == 0
+            ? SequenceBatch.FromTokens(chosen.Select(e => e.Ids!).ToList(), labels, tags, targets, TargetsPerStep, OutputSize)
+            : SequenceBatch.FromFeatures(chosen.Select(e => e.Features!).ToList(), FeatureSize, labels, tags, targets, TargetsPerStep, OutputSize);
+    }
+
+    private static ArgumentException Mixed() => new("The examples mix kinds of target (labels, tags, regression values); each data set holds one kind.");
+
+    /// <summary>The example index of each row of batch <paramref name="index"/> in <paramref name="epoch"/>.</summary>
+    public int[] IndicesOf(int epoch, int index)
+    {
+        if ((uint)index >= (uint)BatchCount) throw new ArgumentOutOfRangeException(nameof(index), index, $"Batch must be in 0..{BatchCount - 1}.");
+        if (_planEpoch != (_shuffle ? epoch : 0)) { _plan = Plan(_shuffle ? epoch : 0); _planEpoch = _shuffle ? epoch : 0; }
+        return _plan[index];
+    }
+
+    private int[][] Plan(int epoch)
+    {
+        int n = _examples.Count;
+        var order = Enumerable.Range(0, n).ToArray();
+        var rng = new Rng(_seed * 0x9E3779B97F4A7C15UL + (ulong)epoch + 1);
+        if (_shuffle) Shuffle(order, rng);
+        var batches = new List<int[]>(BatchCount);
+        int pool = _shuffle ? PoolBatches * _batchSize : n;
+        for (int start = 0; start < n; start += pool)
+        {
+            var part = order.AsSpan(start, Math.Min(pool, n - start)).ToArray();
+            // Stable sort by length (ties keep their shuffled or original order).
+            var sorted = part.Select((ex, k) => (ex, k)).OrderBy(p => Length(_examples[p.ex], FeatureSize)).ThenBy(p => p.k).Select(p => p.ex).ToArray();
+            for (int b = 0; b < sorted.Length; b += _batchSize) batches.Add(sorted[b..Math.Min(sorted.Length, b + _batchSize)]);
+        }
+        // Every pool but the last holds a whole number of batches, so there are ⌈n / batch⌉ in all.
+        var plan = batches.ToArray();
+        if (_shuffle) Shuffle(plan, rng);
+        return plan;
+    }
+
+    private static int Length(SequenceExample e, int featureSize) => e.Ids?.Length ?? (featureSize > 0 ? e.Features!.Length / featureSize : 0);
+
+    private static void Shuffle<T>(T[] items, Rng rng)
+    {
+        for (int i = items.Length - 1; i > 0; i--)
+        {
+            int j = (int)(rng.NextUInt64() % (ulong)(i + 1));
+            (items[i], items[j]) = (items[j], items[i]);
+        }
+    }
+}
