@@ -21,6 +21,8 @@ public sealed class SequenceBatch
     public int[]? Ids { get; }
     public Tensor? Features { get; }
     public int[]? Lengths { get; }
+    /// <summary>Extra token fields (see <see cref="TokenField"/>): per field, ids [T·B] time-major like <see cref="Ids"/>.</summary>
+    public IReadOnlyList<int[]>? FieldIds { get; init; }
     public int[]? Labels { get; init; }
     public float[]? Targets { get; init; }
 
@@ -50,14 +52,42 @@ public sealed class SequenceBatch
     /// sequence, one tag per step, or regression targets (K per sequence, or length·K per step).
     /// </summary>
     public static SequenceBatch FromTokens(IReadOnlyList<int[]> sequences, IReadOnlyList<int>? labels = null, IReadOnlyList<int[]>? tags = null,
-        IReadOnlyList<float[]>? targets = null, bool targetsPerStep = false, int outputs = 1)
+        IReadOnlyList<float[]>? targets = null, bool targetsPerStep = false, int outputs = 1, IReadOnlyList<int[][]>? fields = null)
     {
         var (T, lengths) = Shape(sequences, s => s.Length);
+        int B = sequences.Count;
+        var ids = PadIds(sequences, T);
+        List<int[]>? fieldIds = null;
+        if (fields is not null)
+        {
+            if (fields.Count != B) throw new ArgumentException($"There are {fields.Count} field sets for {B} sequences.", nameof(fields));
+            int count = fields[0].Length;
+            fieldIds = [];
+            for (int f = 0; f < count; f++)
+            {
+                var column = new int[B][];
+                for (int b = 0; b < B; b++)
+                {
+                    if (fields[b].Length != count || fields[b][f].Length != lengths[b])
+                        throw new ArgumentException($"Sequence {b} must have {count} fields of {lengths[b]} ids each.", nameof(fields));
+                    column[b] = fields[b][f];
+                }
+                fieldIds.Add(PadIds(column, T));
+            }
+        }
+        return new SequenceBatch(T, B, ids, null, lengths)
+        {
+            Labels = PadLabels(labels, tags, T, lengths), Targets = PadTargets(targets, targetsPerStep, outputs, T, lengths), FieldIds = fieldIds,
+        };
+    }
+
+    private static int[] PadIds(IReadOnlyList<int[]> sequences, int T)
+    {
         int B = sequences.Count;
         var ids = new int[T * B];
         for (int b = 0; b < B; b++)
             for (int t = 0; t < sequences[b].Length; t++) ids[t * B + b] = sequences[b][t];
-        return new SequenceBatch(T, B, ids, null, lengths) { Labels = PadLabels(labels, tags, T, lengths), Targets = PadTargets(targets, targetsPerStep, outputs, T, lengths) };
+        return ids;
     }
 
     /// <summary>Pads feature sequences (each [length, F] row-major) into a time-major batch; targets as <see cref="FromTokens"/>.</summary>

@@ -63,6 +63,7 @@ public sealed class SequenceModel
     private readonly Tensor _dOutput = new(0);    // [T, B, D·H]
     private readonly Tensor _dHN = new(0);        // [L·D, B, H]
     private readonly Tensor _dPooled = new(0);
+    private readonly Tensor _dField = new(0);     // one token field's share of the input gradient
     private readonly List<(string Name, Parameter Parameter)> _named = [];
     private readonly List<(string Name, Tensor Buffer)> _buffers = [];
     private int[] _argMax = [];                   // max pooling: [B·D·H] the step that won
@@ -72,6 +73,8 @@ public sealed class SequenceModel
 
     public SequenceModelConfig Config { get; }
     public Embedding? Encoder { get; }
+    /// <summary>The embeddings of the extra token fields (empty when none).</summary>
+    public IReadOnlyList<Embedding> FieldEncoders { get; }
     public RecurrentStack Rnn { get; }
     public Linear Decoder { get; }
     /// <summary>Feature input: per-feature mean and standard deviation subtracted and divided (buffers, not trained).</summary>
@@ -96,6 +99,8 @@ public sealed class SequenceModel
             // word_language_model's init: encoder and decoder weights U(−0.1, 0.1), decoder bias 0.
             rng.FillUniform(Encoder.Weight.Span, -0.1f, 0.1f);
         }
+        FieldEncoders = (config.Fields ?? []).Select((f, i) => new Embedding($"fields.{i}.", f.VocabularySize, f.EmbeddingSize, rng)).ToArray();
+        foreach (var field in FieldEncoders) rng.FillUniform(field.Weight.Span, -0.1f, 0.1f);
         Rnn = new RecurrentStack(config.StackOptions, rng, init);
         Decoder = config.TieWeights
             ? new Linear("decoder.", Encoder!.Weight, rng)
@@ -109,6 +114,7 @@ public sealed class SequenceModel
         _outputDropout = new Dropout(config.Dropout);
 
         if (Encoder is not null) _named.Add(("encoder.weight", Encoder.Weight));
+        for (int i = 0; i < FieldEncoders.Count; i++) _named.Add(($"fields.{i}.weight", FieldEncoders[i].Weight));
         foreach (var p in Rnn.Parameters()) _named.Add(("rnn." + p.Name, p));
         if (!config.TieWeights) _named.Add(("decoder.weight", Decoder.Weight));
         _named.Add(("decoder.bias", Decoder.Bias!));
@@ -159,8 +165,23 @@ public sealed class SequenceModel
         {
             if (batch.Ids is null) throw new ArgumentException("This model reads token ids; the batch holds features.", nameof(batch));
             var embedded = Encoder!.Forward(batch.Ids, T * B);
-            _input.Resize(T, B, Config.EmbeddingSize);
-            _inputDropout.Forward(embedded.Span, _input.Span, training, rng);
+            _input.Resize(T, B, Config.InputSize);
+            if (FieldEncoders.Count == 0) _inputDropout.Forward(embedded.Span, _input.Span, training, rng);
+            else
+            {
+                if (batch.FieldIds is not { } fieldIds || fieldIds.Count != FieldEncoders.Count)
+                    throw new ArgumentException($"This model reads {FieldEncoders.Count} token field(s) besides the ids; the batch has {batch.FieldIds?.Count ?? 0}.", nameof(batch));
+                int offset = Config.EmbeddingSize;
+                Interleave(embedded.Span, Config.EmbeddingSize, 0);
+                for (int f = 0; f < FieldEncoders.Count; f++)
+                {
+                    var field = FieldEncoders[f];
+                    if (fieldIds[f].Length < T * B) throw new ArgumentException($"Field {f} holds {fieldIds[f].Length} ids; expected T·B = {T * B}.", nameof(batch));
+                    Interleave(field.Forward(fieldIds[f], T * B).Span, field.EmbeddingSize, offset);
+                    offset += field.EmbeddingSize;
+                }
+                _inputDropout.Forward(_input.Span, _input.Span, training, rng);
+            }
         }
         else
         {
@@ -275,8 +296,21 @@ public sealed class SequenceModel
         var grads = Rnn.Backward(_dOutput, dHN);
         if (Encoder is not null)
         {
-            _inputDropout.Backward(grads.Input.Span, grads.Input.Span);
-            Encoder.Backward(grads.Input.Span);
+            var dInput = grads.Input.Span;
+            _inputDropout.Backward(dInput, dInput);
+            if (FieldEncoders.Count == 0) Encoder.Backward(dInput);
+            else
+            {
+                int rows = T * B, inputWidth = Config.InputSize, offset = 0;
+                foreach (var embedding in FieldEncoders.Prepend(Encoder))
+                {
+                    int E = embedding.EmbeddingSize;
+                    _dField.Resize(rows, E);
+                    for (int r = 0; r < rows; r++) dInput.Slice(r * inputWidth + offset, E).CopyTo(_dField.Span.Slice(r * E, E));
+                    embedding.Backward(_dField.Span);
+                    offset += E;
+                }
+            }
         }
         else
         {
@@ -376,6 +410,14 @@ public sealed class SequenceModel
         foreach (var (name, target) in own)
             if (tensors.TryGetValue(name, out var t) && t.Shape.AsSpan().SequenceEqual(target.Shape)) t.Span.CopyTo(target.Span);
         return report;
+    }
+
+    /// <summary>Writes rows of <paramref name="width"/> values into the stack input's columns from <paramref name="offset"/>.</summary>
+    private void Interleave(ReadOnlySpan<float> rows, int width, int offset)
+    {
+        int stride = Config.InputSize;
+        var input = _input.Span;
+        for (int r = 0; r < rows.Length / width; r++) rows.Slice(r * width, width).CopyTo(input.Slice(r * stride + offset, width));
     }
 
     private void Normalize(ReadOnlySpan<float> x, Span<float> y)

@@ -14,6 +14,9 @@ namespace Recurrent.Models;
 [JsonConverter(typeof(JsonStringEnumConverter<Pooling>))]
 public enum Pooling { None, Last, Mean, Max }
 
+/// <summary>An extra token input of each step (e.g. a word's suffix or shape), with its own embedding concatenated to the main one.</summary>
+public sealed record TokenField(string Name, int VocabularySize, int EmbeddingSize);
+
 /// <summary>The training objective: softmax cross-entropy over classes, or a regression loss.</summary>
 [JsonConverter(typeof(JsonStringEnumConverter<LossKind>))]
 public enum LossKind { CrossEntropy, Mse, Mae, Huber }
@@ -36,6 +39,8 @@ public sealed record SequenceModelConfig
     public int VocabularySize { get; init; }
     /// <summary>Token input: the embedding size E.</summary>
     public int EmbeddingSize { get; init; }
+    /// <summary>Token input: extra id fields per step, each embedded (<c>fields.{i}.weight</c>) and concatenated after the main embedding.</summary>
+    public IReadOnlyList<TokenField>? Fields { get; init; }
     /// <summary>Feature input: values per step F (0 for token input).</summary>
     public int FeatureSize { get; init; }
     public Pooling Pooling { get; init; }
@@ -55,7 +60,7 @@ public sealed record SequenceModelConfig
     [JsonIgnore]
     public int Directions => Bidirectional ? 2 : 1;
     [JsonIgnore]
-    public int InputSize => HasTokens ? EmbeddingSize : FeatureSize;
+    public int InputSize => HasTokens ? EmbeddingSize + (Fields?.Sum(f => f.EmbeddingSize) ?? 0) : FeatureSize;
     [JsonIgnore]
     public int GateCount => Cell switch { CellType.Lstm => 4, CellType.Gru => 3, _ => 1 };
     [JsonIgnore]
@@ -75,7 +80,7 @@ public sealed record SequenceModelConfig
     /// <summary>Number of trainable parameters, computed without allocating the model (a tied matrix counts once).</summary>
     public long ParameterCount()
     {
-        long count = HasTokens ? (long)VocabularySize * EmbeddingSize : 0;
+        long count = HasTokens ? (long)VocabularySize * EmbeddingSize + (Fields?.Sum(f => (long)f.VocabularySize * f.EmbeddingSize) ?? 0) : 0;
         for (int l = 0; l < Layers; l++)
         {
             long input = l == 0 ? InputSize : (long)Directions * HiddenSize;
@@ -97,6 +102,13 @@ public sealed record SequenceModelConfig
             throw new ArgumentException("A sequence model reads either token ids (VocabularySize > 0) or features (FeatureSize > 0), not both and not neither.");
         if (VocabularySize < 0 || VocabularySize > 10_000_000) throw new ArgumentOutOfRangeException(nameof(VocabularySize), VocabularySize, "Vocabulary size must be between 1 and 10000000.");
         if (HasTokens && (EmbeddingSize < 1 || EmbeddingSize > 1 << 16)) throw new ArgumentOutOfRangeException(nameof(EmbeddingSize), EmbeddingSize, "Embedding size must be between 1 and 65536.");
+        if (Fields is { } fields)
+        {
+            if (!HasTokens) throw new ArgumentException("Token fields need token input.", nameof(Fields));
+            foreach (var f in fields)
+                if (f.VocabularySize < 1 || f.VocabularySize > 10_000_000 || f.EmbeddingSize < 1 || f.EmbeddingSize > 1 << 16)
+                    throw new ArgumentOutOfRangeException(nameof(Fields), $"Field '{f.Name}' has vocabulary {f.VocabularySize} and embedding {f.EmbeddingSize}; they must be 1..10000000 and 1..65536.");
+        }
         if (FeatureSize < 0 || FeatureSize > 1 << 20) throw new ArgumentOutOfRangeException(nameof(FeatureSize), FeatureSize, "Feature size must be between 1 and 1048576.");
         if (OutputSize < 1 || OutputSize > 10_000_000) throw new ArgumentOutOfRangeException(nameof(OutputSize), OutputSize, "Output size must be between 1 and 10000000.");
         if (IsClassifier && OutputSize < 2) throw new ArgumentOutOfRangeException(nameof(OutputSize), OutputSize, "A classifier needs at least 2 classes.");
@@ -108,7 +120,7 @@ public sealed record SequenceModelConfig
             if (w.Length != OutputSize) throw new ArgumentException($"There are {w.Length} class weights for {OutputSize} classes.", nameof(ClassWeights));
             if (w.Any(x => !(x >= 0f && float.IsFinite(x))) || w.All(x => x == 0f)) throw new ArgumentException("Class weights must be finite, non-negative and not all zero.", nameof(ClassWeights));
         }
-        if (TieWeights && !(HasTokens && IsClassifier && OutputSize == VocabularySize && EmbeddingSize == Directions * HiddenSize))
+        if (TieWeights && !(HasTokens && Fields is null or { Count: 0 } && IsClassifier && OutputSize == VocabularySize && EmbeddingSize == Directions * HiddenSize))
             throw new ArgumentException($"Weight tying needs token input, one output per token and the embedding size ({EmbeddingSize}) equal to the stack's output size ({Directions * HiddenSize}).", nameof(TieWeights));
     }
 

@@ -61,6 +61,8 @@ public sealed class TokenStream(int[] ids, int batch, int bptt) : ITrainingData
 public sealed record SequenceExample
 {
     public int[]? Ids { get; init; }
+    /// <summary>Extra token fields (see <see cref="TokenField"/>): per field, one id per step.</summary>
+    public int[][]? Fields { get; init; }
     public float[]? Features { get; init; }
     public int Label { get; init; } = SoftmaxCrossEntropy.Ignore;
     public int[]? Tags { get; init; }
@@ -131,7 +133,8 @@ public sealed class SequenceDataset : ITrainingData
         var targets = first.Target is not null ? chosen.Select(e => e.Target ?? throw Mixed()).ToList() : null;
         var labels = tags is null && targets is null ? chosen.Select(e => e.Label).ToList() : null;
         return FeatureSize == 0
-            ? SequenceBatch.FromTokens(chosen.Select(e => e.Ids!).ToList(), labels, tags, targets, TargetsPerStep, OutputSize)
+            ? SequenceBatch.FromTokens(chosen.Select(e => e.Ids!).ToList(), labels, tags, targets, TargetsPerStep, OutputSize,
+                first.Fields is null ? null : chosen.Select(e => e.Fields ?? throw Mixed()).ToList())
             : SequenceBatch.FromFeatures(chosen.Select(e => e.Features!).ToList(), FeatureSize, labels, tags, targets, TargetsPerStep, OutputSize);
     }
 

@@ -1,0 +1,62 @@
+namespace Recurrent.Evaluation;
+
+/// <summary>MAE, RMSE and MASE of one forecaster on the evaluation windows.</summary>
+public sealed record ForecastScore(string Name, double Mae, double Rmse, double Mase);
+
+/// <summary>
+/// Forecast errors in data units, beside two baselines computed on the same windows:
+/// naive (every future step = the last observed value) and seasonal naive (step h = the value
+/// one season before it). MASE divides a forecaster's MAE by the in-sample MAE of the one-step
+/// naive forecast on the training series (Hyndman &amp; Koehler 2006), so MASE &lt; 1 beats
+/// that naive forecast on average.
+/// </summary>
+public sealed class ForecastReport
+{
+    private readonly double _scale;
+    private readonly Accumulator _model = new(), _naive = new(), _seasonal = new();
+
+    public int Season { get; }
+
+    /// <param name="trainingTarget">The target series of the training part (for MASE's scale).</param>
+    /// <param name="season">The seasonal period in steps (1 = no season: seasonal naive equals naive).</param>
+    public ForecastReport(ReadOnlySpan<float> trainingTarget, int season)
+    {
+        if (season < 1) throw new ArgumentOutOfRangeException(nameof(season), season, "The season must be at least 1 step.");
+        if (trainingTarget.Length < 2) throw new ArgumentException("MASE needs at least 2 training values.", nameof(trainingTarget));
+        double sum = 0;
+        for (int i = 1; i < trainingTarget.Length; i++) sum += Math.Abs(trainingTarget[i] - trainingTarget[i - 1]);
+        _scale = sum / (trainingTarget.Length - 1);
+        Season = season;
+    }
+
+    /// <summary>
+    /// Adds one window: the model's forecast and the actual values of the next h steps, and the
+    /// history before them (at least one value; at least <see cref="Season"/> for the seasonal baseline).
+    /// </summary>
+    public void Add(ReadOnlySpan<float> forecast, ReadOnlySpan<float> actual, ReadOnlySpan<float> history)
+    {
+        if (forecast.Length != actual.Length) throw new ArgumentException($"The forecast has {forecast.Length} steps, the actual values {actual.Length}.");
+        if (history.Length < Season) throw new ArgumentException($"The seasonal naive baseline needs {Season} past values; the window has {history.Length}.", nameof(history));
+        for (int h = 0; h < actual.Length; h++)
+        {
+            _model.Add(forecast[h] - actual[h]);
+            _naive.Add(history[^1] - actual[h]);
+            // Step h ahead is one season after index len − Season + (h mod Season) of the history.
+            _seasonal.Add(history[history.Length - Season + h % Season] - actual[h]);
+        }
+    }
+
+    public ForecastScore Model => _model.Score("model", _scale);
+    public ForecastScore Naive => _naive.Score("naive", _scale);
+    public ForecastScore SeasonalNaive => _seasonal.Score($"seasonal naive (m = {Season})", _scale);
+    public long Count => _model.Count;
+
+    private sealed class Accumulator
+    {
+        private double _abs, _sq;
+        public long Count { get; private set; }
+        public void Add(double error) { _abs += Math.Abs(error); _sq += error * error; Count++; }
+        public ForecastScore Score(string name, double scale) =>
+            Count == 0 ? new(name, double.NaN, double.NaN, double.NaN) : new(name, _abs / Count, Math.Sqrt(_sq / Count), scale > 0 ? _abs / Count / scale : double.NaN);
+    }
+}
