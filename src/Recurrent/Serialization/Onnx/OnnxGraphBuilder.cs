@@ -1,3 +1,4 @@
+using System.Reflection;
 using System.Runtime.InteropServices;
 using Google.Protobuf;
 using Onnx;
@@ -143,7 +144,7 @@ internal sealed class OnnxGraphBuilder
         {
             IrVersion = IrVersion,
             ProducerName = "Recurrent",
-            ProducerVersion = typeof(OnnxGraphBuilder).Assembly.GetName().Version?.ToString() ?? "0",
+            ProducerVersion = typeof(OnnxGraphBuilder).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "",
             DocString = docString,
             Graph = _graph,
         };
