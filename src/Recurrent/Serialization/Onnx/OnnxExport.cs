@@ -25,8 +25,9 @@ public sealed record OnnxExportOptions(bool Lengths = false, bool InitialState =
 /// Recurrent does: outputs past a sequence's end are zero, its final state is the one at its
 /// own last step, and the reverse direction starts at that step (the tests hold all three).
 /// </para>
-/// Files are written atomically (temporary file, then rename). Models over 2 GB (protobuf's
-/// limit; ONNX external data is not written) are refused.
+/// The graphs are for inference: dropout is not exported. Files are written atomically
+/// (temporary file, then rename). Models over 2 GB (protobuf's limit; ONNX external data is
+/// not written) are refused.
 /// </summary>
 public static class OnnxExport
 {

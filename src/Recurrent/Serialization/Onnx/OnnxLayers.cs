@@ -42,6 +42,7 @@ internal static class OnnxLayers
     {
         var options = stack.Options;
         int L = options.NumLayers, D = options.Directions, H = options.HiddenSize;
+        bool lstm = options.Cell == CellType.Lstm;
         var (opType, gateOrder) = options.Cell switch
         {
             CellType.Lstm => ("LSTM", new[] { 0, 3, 1, 2 }),
@@ -69,14 +70,14 @@ internal static class OnnxLayers
                 ? graph.AddInitializer(prefix + "B_l" + l, StackBiases(layers, gateOrder), D, 2 * gateOrder.Length * H)
                 : "";
             string[] inputs = [layerInput, w, r, b, lengths, StateOfLayer(graph, h0, l, D, L, "h0"), StateOfLayer(graph, c0, l, D, L, "c0")];
-            if (options.Cell != CellType.Lstm) inputs = inputs[..6];
-            var outputs = graph.AddNode(opType, TrimOmitted(inputs), options.Cell == CellType.Lstm ? 3 : 2, opType + "_l" + l, [.. attributes]);
+            if (!lstm) inputs = inputs[..6];   // RNN and GRU take no initial_c
+            var outputs = graph.AddNode(opType, TrimOmitted(inputs), lstm ? 3 : 2, opType + "_l" + l, [.. attributes]);
             hN[l] = outputs[1];
-            if (options.Cell == CellType.Lstm) cN[l] = outputs[2];
+            if (lstm) cN[l] = outputs[2];
             string timeBatchDirection = graph.Add("Transpose", [outputs[0]], "Y_l" + l + "_tbdh", Attribute("perm", 0L, 2L, 1L, 3L));
             layerInput = graph.Add("Reshape", [timeBatchDirection, graph.AddConstant("shape_keep_keep_merge", 0, 0, -1)], "Y_l" + l);
         }
-        return (layerInput, ConcatLayers(graph, hN, "stack_h_n"), options.Cell == CellType.Lstm ? ConcatLayers(graph, cN, "stack_c_n") : null);
+        return (layerInput, ConcatLayers(graph, hN, "stack_h_n"), lstm ? ConcatLayers(graph, cN, "stack_c_n") : null);
     }
 
     // Layer l's slice [l·D, l·D + D) of a [L·D, B, H] state, or "" when the state is omitted.
