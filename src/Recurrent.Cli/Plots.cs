@@ -1,3 +1,4 @@
+using Recurrent.Serialization;
 using ScottPlot;
 
 namespace Recurrent.Cli;

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using Recurrent.Diagnostics;
+using Recurrent.Serialization;
 using Recurrent.Tasks;
 using Spectre.Console;
 

@@ -29,24 +29,7 @@ public static class SafeTensors
     {
         ArgumentNullException.ThrowIfNull(path);
         Layout layout = Plan(tensors, metadata, path);
-
-        string fullPath = Path.GetFullPath(path);
-        string folder = Path.GetDirectoryName(fullPath) ?? throw new ArgumentException($"'{path}' has no parent folder.", nameof(path));
-        string tempPath = Path.Combine(folder, $".{Path.GetFileName(fullPath)}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            using (var stream = new FileStream(tempPath, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 1 << 16))
-            {
-                layout.WriteTo(stream);
-                stream.Flush(flushToDisk: true);
-            }
-            File.Move(tempPath, fullPath, overwrite: true);
-        }
-        catch
-        {
-            try { File.Delete(tempPath); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-            throw;
-        }
+        AtomicFile.Write(path, layout.WriteTo);
     }
 
     /// <summary>The bytes of a safetensors file holding the tensors (as F32) and the metadata.</summary>
