@@ -86,7 +86,7 @@ public class OnnxExportTests(ITestOutputHelper output)
         const int V = 11, B = 4;
         int E = tied ? H : 6;   // E ≠ H untied, so a transposed matrix cannot pass
         var rng = new Rng(21);
-        var model = new LanguageModel(new LanguageModelConfig(cell, V, E, H, layers, TieWeights: tied), rng);
+        var model = new SequenceModel(SequenceModelConfig.LanguageModel(cell, V, E, H, layers, tieWeights: tied), rng);
         foreach (var (_, p) in model.NamedParameters) rng.FillUniform(p.Span, -0.5f, 0.5f);
         var ids = new int[T * B];
         for (int i = 0; i < ids.Length; i++) ids[i] = rng.NextInt(V);
@@ -98,7 +98,7 @@ public class OnnxExportTests(ITestOutputHelper output)
         if (ragged)
         {
             // LanguageModel.Forward takes no lengths: the same function, layer by layer.
-            var embedded = new Tensor(model.Encoder.Forward(ids, T * B).Span.ToArray(), T, B, E);
+            var embedded = new Tensor(model.Encoder!.Forward(ids, T * B).Span.ToArray(), T, B, E);
             var result = model.Rnn.Forward(embedded, RaggedLengths, h0, c0);
             (hN, cN) = (result.HN.Clone(), result.CN?.Clone());
             logits = model.Decoder.Forward(new Tensor(result.Output.Span.ToArray(), T * B, H), T * B).Clone();
@@ -136,7 +136,7 @@ public class OnnxExportTests(ITestOutputHelper output)
     {
         const int V = 13, E = 6, L = 2, Steps = 50;
         var rng = new Rng(31);
-        var model = new LanguageModel(new LanguageModelConfig(cell, V, E, H, L), rng);
+        var model = new SequenceModel(SequenceModelConfig.LanguageModel(cell, V, E, H, L), rng);
         foreach (var (_, p) in model.NamedParameters) rng.FillUniform(p.Span, -0.5f, 0.5f);
         var stepper = new LanguageModelStepper(model);
         var expectedState = model.NewState(1);
@@ -185,7 +185,7 @@ public class OnnxExportTests(ITestOutputHelper output)
     [Fact]
     public void SaveWritesTheSerializedBytesAtomically()
     {
-        var model = new LanguageModel(new LanguageModelConfig(CellType.Gru, 9, 4, 5, 2), new Rng(3));
+        var model = new SequenceModel(SequenceModelConfig.LanguageModel(CellType.Gru, 9, 4, 5, 2), new Rng(3));
         string folder = Directory.CreateTempSubdirectory("recurrent-onnx-").FullName;
         try
         {

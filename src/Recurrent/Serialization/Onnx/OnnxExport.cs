@@ -41,11 +41,11 @@ public static class OnnxExport
     /// decoder bias (the recurrent output there is zero). Parameter initializers keep PyTorch's
     /// names (encoder.weight, decoder.weight, decoder.bias; a tied weight is stored once).
     /// </summary>
-    public static void Save(LanguageModel model, string path, OnnxExportOptions? options = null) =>
+    public static void Save(SequenceModel model, string path, OnnxExportOptions? options = null) =>
         AtomicFile.Write(path, Build(model, options ?? OnnxExportOptions.Default).WriteTo);
 
-    /// <summary>The bytes of <see cref="Save(LanguageModel, string, OnnxExportOptions?)"/>'s file.</summary>
-    public static byte[] Serialize(LanguageModel model, OnnxExportOptions? options = null) =>
+    /// <summary>The bytes of <see cref="Save(SequenceModel, string, OnnxExportOptions?)"/>'s file.</summary>
+    public static byte[] Serialize(SequenceModel model, OnnxExportOptions? options = null) =>
         Build(model, options ?? OnnxExportOptions.Default).ToByteArray();
 
     /// <summary>
@@ -60,14 +60,16 @@ public static class OnnxExport
     public static byte[] Serialize(RecurrentStack stack, OnnxExportOptions? options = null) =>
         Build(stack, options ?? OnnxExportOptions.Default).ToByteArray();
 
-    internal static ModelProto Build(LanguageModel model, OnnxExportOptions options)
+    internal static ModelProto Build(SequenceModel model, OnnxExportOptions options)
     {
         ArgumentNullException.ThrowIfNull(model);
         var config = model.Config;
+        if (!config.IsLanguageModel || config.Fields is { Count: > 0 })
+            throw new NotSupportedException("ONNX export covers language models so far (token input, one direction, a prediction at every step).");
         var graph = new OnnxGraphBuilder("language_model");
         string ids = graph.AddInput("ids", DataType.Int64, "time", "batch");
         var (lengths, h0, c0) = AddStackInputs(graph, model.Rnn, options);
-        string embedded = OnnxLayers.AddEmbedding(graph, model.Encoder, ids);
+        string embedded = OnnxLayers.AddEmbedding(graph, model.Encoder!, ids);
         var (output, hN, cN) = OnnxLayers.AddStack(graph, model.Rnn, embedded, lengths, h0, c0, "rnn.");
         graph.AddOutput(OnnxLayers.AddLinear(graph, model.Decoder, output), "logits", DataType.Float, "time", "batch", config.VocabularySize);
         AddStackOutputs(graph, model.Rnn, hN, cN);
