@@ -1,0 +1,54 @@
+namespace Recurrent.Data;
+
+/// <summary>
+/// A table of float values over strictly increasing times: <see cref="Rows"/> rows (one per
+/// date) by <see cref="ColumnCount"/> named columns, stored row-major in <see cref="Values"/>
+/// (value of row r, column c at <c>r · ColumnCount + c</c>).
+/// </summary>
+public sealed class TimeSeries
+{
+    public TimeSeries(DateTime[] dates, string[] columns, float[] values, IReadOnlyList<string>? warnings = null)
+    {
+        ArgumentNullException.ThrowIfNull(dates);
+        ArgumentNullException.ThrowIfNull(columns);
+        ArgumentNullException.ThrowIfNull(values);
+        if (columns.Length == 0) throw new ArgumentException("A time series needs at least one column.", nameof(columns));
+        if (columns.Distinct(StringComparer.Ordinal).Count() != columns.Length) throw new ArgumentException("Column names must be distinct.", nameof(columns));
+        if (values.Length != (long)dates.Length * columns.Length)
+            throw new ArgumentException($"{dates.Length} rows × {columns.Length} columns need {(long)dates.Length * columns.Length} values; got {values.Length}.", nameof(values));
+        for (int r = 1; r < dates.Length; r++)
+            if (dates[r] <= dates[r - 1]) throw new ArgumentException($"Dates must be strictly increasing; row {r} ({dates[r]:s}) is not after row {r - 1} ({dates[r - 1]:s}).", nameof(dates));
+        Dates = dates;
+        Columns = columns;
+        Values = values;
+        Warnings = warnings ?? [];
+    }
+
+    /// <summary>The time of each row, strictly increasing.</summary>
+    public DateTime[] Dates { get; }
+
+    /// <summary>The column names (one-hot columns are named <c>column=category</c>).</summary>
+    public string[] Columns { get; }
+
+    /// <summary>Row-major [Rows, ColumnCount].</summary>
+    public float[] Values { get; }
+
+    public int Rows => Dates.Length;
+
+    public int ColumnCount => Columns.Length;
+
+    /// <summary>What the reader changed that a user should know (rows dropped, values filled); for the caller to print.</summary>
+    public IReadOnlyList<string> Warnings { get; }
+
+    public float this[int row, int column] => Values[row * ColumnCount + column];
+
+    /// <summary>The values of one row.</summary>
+    public ReadOnlySpan<float> Row(int row) => Values.AsSpan(row * ColumnCount, ColumnCount);
+
+    /// <summary>The index of the column named <paramref name="name"/> (ordinal match).</summary>
+    public int ColumnIndex(string name)
+    {
+        int index = Array.IndexOf(Columns, name);
+        return index >= 0 ? index : throw new ArgumentException($"No column '{name}'; the columns are {string.Join(", ", Columns)}.", nameof(name));
+    }
+}
