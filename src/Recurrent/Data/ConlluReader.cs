@@ -45,7 +45,7 @@ public static class ConlluReader
             if (line[0] == '#') continue;
             int count = line.Split(columns, '\t');
             if (count != 10)
-                throw reader.Error($"expected 10 tab-separated columns (CoNLL-U); found {(count > 10 ? "more" : count)}.");
+                throw reader.Error($"expected 10 tab-separated columns (CoNLL-U); found {(count > 10 ? "more than 10" : count)}.");
             var id = line[columns[0]];
             if (IsIdPair(id, '-') || IsIdPair(id, '.')) continue; // multiword token or empty node
             if (!int.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out int number))

@@ -44,10 +44,10 @@ internal sealed class LineReader : IDisposable
                 _start += newline + 1;
                 return true;
             }
-            if (_endOfStream)
+            if (_endOfStream) // the last line, without a newline after it
             {
-                line = _start < _end ? Decode(_start, _end - _start) : default;
                 bool any = _start < _end;
+                line = any ? Decode(_start, _end - _start) : default;
                 _start = _end;
                 return any;
             }

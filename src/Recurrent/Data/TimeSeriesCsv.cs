@@ -62,8 +62,9 @@ public static class TimeSeriesCsv
         var fields = new DelimitedFields();
         using var reader = new LineReader(path);
         var header = ReadHeader(reader, fields, format.Delimiter);
+        int headerLine = reader.LineNumber;
         int Find(string name) => Array.IndexOf(header, name) is var i and >= 0 ? i
-            : throw new DataFormatException(path, 1, $"no column '{name}' in the header; the columns are {string.Join(", ", header)}.");
+            : throw new DataFormatException(path, headerLine, $"no column '{name}' in the header; the columns are {string.Join(", ", header)}.");
 
         int[] dateFields = format.DateColumns?.Select(Find).ToArray()
             ?? (header.Any(h => h.Equals("year", StringComparison.OrdinalIgnoreCase)) && header.Any(h => h.Equals("month", StringComparison.OrdinalIgnoreCase))
@@ -72,8 +73,8 @@ public static class TimeSeriesCsv
         int[] oneHotFields = oneHotNames.Select(Find).ToArray();
         int[] valueFields = format.ValueColumns?.Select(Find).ToArray()
             ?? Enumerable.Range(0, header.Length).Where(i => !dateFields.Contains(i) && !oneHotFields.Contains(i)).ToArray();
-        if (valueFields.Intersect(dateFields).Any()) throw new ArgumentException("A date column cannot also be a value column.", nameof(format));
-        if (valueFields.Length + oneHotFields.Length == 0) throw new DataFormatException(path, 1, "has no value columns besides the date.");
+        if (valueFields.Concat(oneHotFields).Intersect(dateFields).Any()) throw new ArgumentException("A date column cannot also be a value or one-hot column.", nameof(format));
+        if (valueFields.Length + oneHotFields.Length == 0) throw new DataFormatException(path, headerLine, "has no value columns besides the date.");
 
         var dates = new List<DateTime>();
         var values = new List<float>(); // row-major over valueFields, NaN where missing
@@ -127,8 +128,8 @@ public static class TimeSeriesCsv
             for (int rank = 0; rank < sorted.Length; rank++) ranks[k][categories[k][sorted[rank]]] = rank;
             columns.AddRange(sorted.Select(c => $"{header[oneHotFields[k]]}={c}"));
         }
-        if (columns.Distinct(StringComparer.Ordinal).Count() != columns.Count)
-            throw new DataFormatException(path, 1, $"the one-hot column names clash with other columns: {string.Join(", ", columns)}.");
+        if (columns.GroupBy(c => c, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1) is { } twice)
+            throw new DataFormatException(path, headerLine, $"column '{twice.Key}' would appear twice in the series; check ValueColumns and OneHotColumns.");
         int rows = dates.Count, width = columns.Count, numeric = valueFields.Length;
         var table = new float[rows * width];
         for (int r = 0; r < rows; r++)
@@ -142,10 +143,11 @@ public static class TimeSeriesCsv
                 else table[r * width + offset + ranks[k][id]] = 1;
             }
         }
-        var dateArray = dates.ToArray();
         var warnings = new List<string>();
-        if (missing > 0) Repair(path, format.MissingValues, missing, ref dateArray, columns.ToArray(), ref table, warnings);
-        return new TimeSeries(dateArray, columns.ToArray(), table, warnings);
+        var (dateArray, filled) = missing > 0
+            ? Repair(path, format.MissingValues, missing, dates.ToArray(), columns, table, warnings)
+            : (dates.ToArray(), table);
+        return new TimeSeries(dateArray, columns.ToArray(), filled, warnings);
     }
 
     private static string[] ReadHeader(LineReader reader, DelimitedFields fields, char delimiter)
@@ -196,10 +198,10 @@ public static class TimeSeriesCsv
         return true;
     }
 
-    /// <summary>Fills or drops the NaN cells of <paramref name="table"/> [dates.Length, columns.Length] as <paramref name="policy"/> says.</summary>
-    private static void Repair(string path, MissingValues policy, int missing, ref DateTime[] dates, string[] columns, ref float[] table, List<string> warnings)
+    /// <summary>Fills (in place) or drops the NaN cells of <paramref name="table"/> [dates.Length, columns.Count] as <paramref name="policy"/> says.</summary>
+    private static (DateTime[] Dates, float[] Table) Repair(string path, MissingValues policy, int missing, DateTime[] dates, List<string> columns, float[] table, List<string> warnings)
     {
-        int rows = dates.Length, width = columns.Length;
+        int rows = dates.Length, width = columns.Count;
         if (policy == MissingValues.Drop)
         {
             var keep = new List<int>(rows);
@@ -214,9 +216,7 @@ public static class TimeSeriesCsv
                 keptDates[i] = dates[keep[i]];
             }
             warnings.Add($"{path}: dropped {rows - keep.Count} of {rows} rows with missing values; the rows left are not evenly spaced in time, so a window can span a gap.");
-            dates = keptDates;
-            table = kept;
-            return;
+            return (keptDates, kept);
         }
         for (int c = 0; c < width; c++)
         {
@@ -238,6 +238,7 @@ public static class TimeSeriesCsv
             }
         }
         warnings.Add($"{path}: filled {missing} missing values ({policy}).");
+        return (dates, table);
     }
 
     private static bool HasNaN(ReadOnlySpan<float> values)
