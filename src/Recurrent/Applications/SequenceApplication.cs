@@ -1,0 +1,106 @@
+using System.Globalization;
+using System.Text.Json;
+using Recurrent.Models;
+using Recurrent.Training;
+
+namespace Recurrent.Applications;
+
+/// <summary>
+/// What the task front-ends (<see cref="TextClassifier"/>, <c>SequenceTagger</c>,
+/// <c>Forecaster</c>) share: a <see cref="SequenceModel"/>, the metadata that turns raw
+/// data into its inputs and its outputs back (saved in every checkpoint), training with the one
+/// <see cref="Trainer"/>, and batched inference over examples.
+/// </summary>
+public abstract class SequenceApplication
+{
+    protected SequenceApplication(SequenceModel model) => Model = model;
+
+    public SequenceModel Model { get; }
+
+    /// <summary>What a checkpoint needs besides the weights to rebuild this application ("task" names it).</summary>
+    public abstract IReadOnlyDictionary<string, string> Metadata { get; }
+
+    /// <summary>The checkpoint metadata key that names the task.</summary>
+    public const string TaskKey = "task";
+
+    /// <summary>
+    /// Trains on <paramref name="train"/> (shuffled, length-bucketed batches), validating on
+    /// <paramref name="valid"/> each epoch; writes best.ckpt, latest.ckpt and metrics.jsonl into
+    /// <paramref name="outDir"/>. Afterwards the model holds the best weights (those of best.ckpt).
+    /// </summary>
+    protected TrainingSummary Fit(IReadOnlyList<SequenceExample> train, IReadOnlyList<SequenceExample>? valid, TrainingOptions options, string outDir,
+        Action<TrainingReport>? report, CancellationToken cancel, Checkpoint? resumeFrom = null, string? resumePath = null)
+    {
+        var (trainData, validData) = Datasets(train, valid, options);
+        var trainer = resumeFrom is null
+            ? new Trainer(Model, trainData, validData, options, outDir, Metadata)
+            : Trainer.Resume(resumeFrom, resumePath!, trainData, validData, outDir, options);
+        var summary = trainer.Run(report, cancel);
+        if (File.Exists(summary.BestCheckpoint)) Checkpoint.Load(summary.BestCheckpoint).LoadWeightsInto(Model, summary.BestCheckpoint);
+        return summary;
+    }
+
+    private (SequenceDataset Train, SequenceDataset? Valid) Datasets(IReadOnlyList<SequenceExample> train, IReadOnlyList<SequenceExample>? valid, TrainingOptions options)
+    {
+        var c = Model.Config;
+        bool perStep = c.Pooling == Pooling.None;
+        var trainData = new SequenceDataset(train, options.Batch, shuffle: true, options.Seed, c.FeatureSize, c.OutputSize, perStep);
+        var validData = valid is null || valid.Count == 0 ? null : new SequenceDataset(valid, options.EvalBatch, shuffle: false, 0, c.FeatureSize, c.OutputSize, perStep);
+        return (trainData, validData);
+    }
+
+    /// <summary>
+    /// Runs the model (no dropout) over <paramref name="examples"/> in batches of similar length and calls
+    /// <paramref name="visit"/> with each example's index and its prediction rows: one row [K] for a
+    /// pooled head, one per step ([length, K], row-major) for a per-step head.
+    /// </summary>
+    protected void Predict(IReadOnlyList<SequenceExample> examples, int batchSize, Action<int, float[]> visit)
+    {
+        if (examples.Count == 0) return;
+        var c = Model.Config;
+        bool perStep = c.Pooling == Pooling.None;
+        var data = new SequenceDataset(examples, batchSize, shuffle: false, 0, c.FeatureSize, c.OutputSize, perStep);
+        int K = c.OutputSize;
+        for (int i = 0; i < data.BatchCount; i++)
+        {
+            var rows = data.IndicesOf(0, i);
+            var batch = data.GetBatch(0, i);
+            var predictions = Model.Forward(batch).Span;
+            for (int b = 0; b < rows.Length; b++)
+            {
+                if (!perStep) { visit(rows[b], predictions.Slice(b * K, K).ToArray()); continue; }
+                int n = batch.Length(b);
+                var result = new float[n * K];
+                for (int t = 0; t < n; t++) predictions.Slice((t * batch.Size + b) * K, K).CopyTo(result.AsSpan(t * K, K));
+                visit(rows[b], result);
+            }
+        }
+    }
+
+    /// <summary>Softmax of one row of logits, in double.</summary>
+    protected static double[] Probabilities(ReadOnlySpan<float> logits)
+    {
+        float max = System.Numerics.Tensors.TensorPrimitives.Max(logits);
+        var p = new double[logits.Length];
+        double z = 0;
+        for (int k = 0; k < p.Length; k++) z += p[k] = Math.Exp(logits[k] - max);
+        for (int k = 0; k < p.Length; k++) p[k] /= z;
+        return p;
+    }
+
+    protected static string Json<T>(T value) => JsonSerializer.Serialize(value);
+
+    protected static string Get(IReadOnlyDictionary<string, string> metadata, string key, string path) =>
+        metadata.TryGetValue(key, out var v) ? v : throw new CheckpointException($"Checkpoint '{path}' lacks the '{key}' entry its task needs.");
+
+    /// <summary>Loads a checkpoint written for <paramref name="task"/>, checking that it is one.</summary>
+    protected static (Checkpoint Checkpoint, SequenceModel Model) LoadCheckpoint(string path, string task)
+    {
+        var checkpoint = Checkpoint.Load(path);
+        string found = checkpoint.Metadata.TryGetValue(TaskKey, out var t) ? t : "language model";
+        if (found != task) throw new CheckpointException($"Checkpoint '{path}' holds a {found} model, not a {task} model.");
+        return (checkpoint, checkpoint.CreateModel(path));
+    }
+
+    protected static string Invariant(double value) => value.ToString("R", CultureInfo.InvariantCulture);
+}
