@@ -10,7 +10,11 @@ namespace Recurrent.Cli.Commands;
 /// </summary>
 public static class TrainingView
 {
-    public static TrainingSummary Run(Trainer trainer, bool quiet, string unit)
+    /// <param name="trainer">The run.</param>
+    /// <param name="quiet">No output.</param>
+    /// <param name="unit">What the loss is per ("char", "word", "sequence", "tag", "value").</param>
+    /// <param name="cancel">Ctrl-C: the run stops after the current step, evaluates and saves latest.ckpt.</param>
+    public static TrainingSummary Run(Trainer trainer, bool quiet, string unit, CancellationToken cancel = default)
     {
         bool live = !quiet && !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;
         if (!live)
@@ -26,7 +30,7 @@ public static class TrainingView
                 Console.WriteLine(Line(r, unit));
                 last = r.Elapsed;
                 pending = null;
-            });
+            }, cancel);
             if (pending is not null) Console.WriteLine(Line(pending, unit));
             return result;
         }
@@ -46,12 +50,18 @@ public static class TrainingView
                     task.Description = Markup.Escape(
                         $"epoch {r.Epoch}/{r.Epochs} step {r.Step} loss {r.TrainLoss:F3} {r.TokensPerSecond:N0} tok/s");
                     if (r.IsEvaluation) AnsiConsole.MarkupLine(Markup.Escape(Line(r, unit)));
-                });
+                }, cancel);
                 task.Value = task.MaxValue;
             });
         return summary!;
     }
 
-    public static string Line(TrainingReport r, string unit) => string.Create(CultureInfo.InvariantCulture,
-        $"epoch {r.Epoch}/{r.Epochs}  step {r.Step}  train {r.TrainLoss:F4}  valid {r.ValidLoss:F4} nats/{unit} (ppl {Math.Exp(r.ValidLoss ?? double.NaN):F2})  {r.TokensPerSecond:N0} tok/s  lr {r.LearningRate:G3}  {r.Elapsed:hh\\:mm\\:ss}");
+    /// <summary>One evaluation: losses, then perplexity for a language model (unit char/word) or accuracy for a classifier.</summary>
+    public static string Line(TrainingReport r, string unit)
+    {
+        string extra = r.ValidAccuracy is double a ? string.Create(CultureInfo.InvariantCulture, $" (accuracy {a:P2})")
+            : unit is "char" or "word" ? string.Create(CultureInfo.InvariantCulture, $" (ppl {Math.Exp(r.ValidLoss ?? double.NaN):F2})") : "";
+        return string.Create(CultureInfo.InvariantCulture,
+            $"epoch {r.Epoch}/{r.Epochs}  step {r.Step}  train {r.TrainLoss:F4}  valid {r.ValidLoss:F4} per {unit}{extra}  {r.TokensPerSecond:N0} tok/s  lr {r.LearningRate:G3}  {r.Elapsed:hh\\:mm\\:ss}");
+    }
 }
