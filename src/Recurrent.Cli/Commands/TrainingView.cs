@@ -14,7 +14,11 @@ public static class TrainingView
     /// <param name="quiet">No output.</param>
     /// <param name="unit">What the loss is per ("char", "word", "sequence", "tag", "value").</param>
     /// <param name="cancel">Ctrl-C: the run stops after the current step, evaluates and saves latest.ckpt.</param>
-    public static TrainingSummary Run(Trainer trainer, bool quiet, string unit, CancellationToken cancel = default)
+    public static TrainingSummary Run(Trainer trainer, bool quiet, string unit, CancellationToken cancel = default) =>
+        Show((report, token) => trainer.Run(report, token), quiet, unit, cancel);
+
+    /// <summary>Shows a run given as a function of the report callback and the cancellation token (e.g. an application's Fit).</summary>
+    public static TrainingSummary Show(Func<Action<TrainingReport>, CancellationToken, TrainingSummary> run, bool quiet, string unit, CancellationToken cancel = default)
     {
         bool live = !quiet && !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;
         if (!live)
@@ -22,7 +26,7 @@ public static class TrainingView
             // Plain output: an evaluation line at most every 5 seconds (tiny epochs would flood a log).
             var last = TimeSpan.FromSeconds(-10);
             TrainingReport? pending = null;
-            var result = trainer.Run(r =>
+            var result = run(r =>
             {
                 if (!r.IsEvaluation || quiet) return;
                 pending = r;
@@ -42,7 +46,7 @@ public static class TrainingView
             .Start(ctx =>
             {
                 var task = ctx.AddTask("starting", maxValue: 1);
-                summary = trainer.Run(r =>
+                summary = run(r =>
                 {
                     double done = (r.Epoch - 1 + (double)r.Window / Math.Max(1, r.WindowsPerEpoch)) / r.Epochs;
                     task.MaxValue = 1;
