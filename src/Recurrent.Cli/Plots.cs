@@ -157,3 +157,51 @@ internal static class ChartFile
         AtomicFile.WriteAllBytes(path, plot.GetImageBytes(width, height, ImageFormat.Png));
     }
 }
+
+/// <summary>
+/// A confusion matrix: rows are the true classes (first at the top), columns the predicted ones;
+/// each cell is coloured by the fraction of its row (recall) and shows its count.
+/// </summary>
+public sealed class ConfusionChart(string title, IReadOnlyList<string> labels, long[,] counts)
+{
+    public void SavePng(string path)
+    {
+        int K = labels.Count;
+        var fractions = new double[K, K];
+        for (int i = 0; i < K; i++)
+        {
+            long row = 0;
+            for (int j = 0; j < K; j++) row += counts[i, j];
+            for (int j = 0; j < K; j++) fractions[i, j] = row == 0 ? double.NaN : (double)counts[i, j] / row;
+        }
+        using var plot = new Plot();
+        plot.Title(title);
+        plot.XLabel("predicted");
+        plot.YLabel("true");
+        var heatmap = plot.Add.Heatmap(fractions);
+        heatmap.Colormap = new ScottPlot.Colormaps.Viridis();
+        heatmap.Rectangle = new CoordinateRect(0, K, 0, K);   // the cells' outer edges: cell (i, j) spans x j..j+1, y K−1−i..K−i: row 0 at the top
+        heatmap.NaNCellColor = Colors.LightGray;
+        heatmap.ManualRange = new ScottPlot.Range(0, 1);
+        plot.Add.ColorBar(heatmap).Label = "fraction of the true class";
+        var positions = Enumerable.Range(0, K).Select(k => k + 0.5).ToArray();
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(positions, [.. labels]);
+        plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericManual(positions.Select(p => K - p).ToArray(), [.. labels]);
+        plot.Axes.Bottom.TickLabelStyle.Rotation = 45;
+        plot.Axes.Bottom.TickLabelStyle.Alignment = Alignment.MiddleLeft;
+        plot.Axes.Bottom.MinimumSize = 90;
+        if (K <= 30)
+            for (int i = 0; i < K; i++)
+                for (int j = 0; j < K; j++)
+                {
+                    if (counts[i, j] == 0) continue;
+                    var text = plot.Add.Text(counts[i, j].ToString(System.Globalization.CultureInfo.InvariantCulture), j + 0.5, K - 0.5 - i);
+                    text.LabelAlignment = Alignment.MiddleCenter;
+                    text.LabelFontSize = K > 12 ? 9 : 12;
+                    text.LabelFontColor = fractions[i, j] > 0.5 ? Colors.Black : Colors.White;
+                }
+        plot.Axes.Margins(0, 0);
+        int size = Math.Clamp(140 + 38 * K, 420, 1200);
+        ChartFile.Save(plot, path, size + 160, size);
+    }
+}

@@ -8,7 +8,9 @@ public static class LossPlot
 {
     public const string FileName = "loss.png";
 
-    public static void Write(string runDirectory)
+    /// <param name="runDirectory">The run's output directory.</param>
+    /// <param name="yLabel">What the loss is.</param>
+    public static void Write(string runDirectory, string yLabel = "cross-entropy (nats/token)")
     {
         var metrics = Path.Combine(runDirectory, Trainer.MetricsFile);
         if (!File.Exists(metrics)) return;
@@ -21,13 +23,17 @@ public static class LossPlot
             var root = doc.RootElement;
             double step = root.GetProperty("step").GetDouble();
             steps.Add(step);
-            train.Add(root.TryGetProperty("train_loss", out var t) && t.ValueKind == JsonValueKind.Number ? t.GetDouble() : double.NaN);
-            valid.Add(root.GetProperty("valid_loss").GetDouble());
+            train.Add(Number(root, "train_loss"));
+            valid.Add(Number(root, "valid_loss"));
         }
         if (steps.Count == 0) return;
-        new LineChart("Loss", "training step", "cross-entropy (nats/token)")
+        new LineChart("Loss", "training step", yLabel)
             .Add(new Series("train", steps, train))
             .Add(new Series("validation", steps, valid))
             .SavePng(Path.Combine(runDirectory, FileName));
     }
+
+    /// <summary>A metric that may be missing or null (non-finite values are written as null).</summary>
+    private static double Number(JsonElement root, string name) =>
+        root.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetDouble() : double.NaN;
 }

@@ -17,80 +17,38 @@ public static class TrainCommand
         var split = new Option<double>("--split") { Description = "Fraction of --data used for training when --valid is not given.", DefaultValueFactory = _ => 0.9 };
         var level = new Option<string>("--level") { Description = "Tokens: characters or words.", DefaultValueFactory = _ => "char" };
         level.AcceptOnlyFromAmong("char", "word");
-        var cell = new Option<string>("--cell") { Description = "Recurrent cell.", DefaultValueFactory = _ => "lstm" };
-        cell.AcceptOnlyFromAmong("lstm", "gru", "rnn", "rnn-relu");
-        var layers = new Option<int>("--layers") { Description = "Stacked recurrent layers (char-rnn: -num_layers).", DefaultValueFactory = _ => 2 };
-        var hidden = new Option<int>("--hidden") { Description = "Hidden size (char-rnn: -rnn_size).", DefaultValueFactory = _ => 256 };
-        var embed = new Option<int>("--embed") { Description = "Embedding size.", DefaultValueFactory = _ => 64 };
-        var dropout = new Option<float>("--dropout") { Description = "Dropout on non-recurrent connections.", DefaultValueFactory = _ => 0f };
+        var shape = new ModelOptionSet(layers: 2, hidden: 256, embed: 64, sequenceTask: false);
         var tie = new Option<bool>("--tie") { Description = "Tie the embedding and output matrices (needs --embed equal to --hidden)." };
         var minCount = new Option<int>("--min-count") { Description = "Word level: keep words seen at least this often.", DefaultValueFactory = _ => 1 };
         var maxVocab = new Option<int>("--max-vocab") { Description = "Word level: keep at most this many words (0 = all).", DefaultValueFactory = _ => 0 };
-        var batch = new Option<int>("--batch") { Description = "Parallel streams (char-rnn: -batch_size).", DefaultValueFactory = _ => 32 };
         var bptt = new Option<int>("--bptt") { Description = "Truncated BPTT window (char-rnn: -seq_length).", DefaultValueFactory = _ => 64 };
-        var epochs = new Option<int>("--epochs") { Description = "Passes over the training text.", DefaultValueFactory = _ => 10 };
-        var minutes = new Option<double>("--minutes") { Description = "Stop after this many minutes (0 = no limit).", DefaultValueFactory = _ => 0 };
-        var lr = new Option<float>("--lr") { Description = "Learning rate.", DefaultValueFactory = _ => 2e-3f };
-        var optimizer = new Option<string>("--optimizer") { Description = "Optimizer.", DefaultValueFactory = _ => "adam" };
-        optimizer.AcceptOnlyFromAmong("adam", "adamw", "sgd", "rmsprop");
-        var momentum = new Option<float>("--momentum") { Description = "SGD/RMSprop momentum.", DefaultValueFactory = _ => 0f };
-        var nesterov = new Option<bool>("--nesterov") { Description = "Nesterov momentum (SGD)." };
-        var weightDecay = new Option<float>("--weight-decay") { Description = "Weight decay (AdamW: decoupled).", DefaultValueFactory = _ => 0f };
-        var clip = new Option<float>("--clip") { Description = "Clip the global gradient norm (0 = off).", DefaultValueFactory = _ => 5f };
-        var clipValue = new Option<float>("--clip-value") { Description = "Clip each gradient value to ±this (0 = off).", DefaultValueFactory = _ => 0f };
-        var schedule = new Option<string>("--schedule") { Description = "Learning-rate schedule.", DefaultValueFactory = _ => "constant" };
-        schedule.AcceptOnlyFromAmong("constant", "step", "plateau", "cosine");
-        var decaySteps = new Option<long>("--decay-steps") { Description = "Step schedule: decay every this many steps.", DefaultValueFactory = _ => 1000 };
-        var decayFactor = new Option<float>("--decay-factor") { Description = "Step/plateau schedule: multiply the rate by this.", DefaultValueFactory = _ => 0.25f };
-        var patience = new Option<int>("--patience") { Description = "Plateau schedule: evaluations without improvement tolerated.", DefaultValueFactory = _ => 0 };
-        var warmup = new Option<long>("--warmup") { Description = "Cosine schedule: warm-up steps.", DefaultValueFactory = _ => 0 };
-        var evalEvery = new Option<int>("--eval-every") { Description = "Validate (and checkpoint) every this many steps (0 = each epoch).", DefaultValueFactory = _ => 0 };
-        var seed = CommonOptions.Seed();
-        var threads = CommonOptions.Threads();
+        var training = new TrainingOptionSet("Parallel streams (char-rnn: -batch_size).", batch: 32, epochs: 10, lr: 2e-3f, evalBatch: 10);
         var outDir = new Option<string>("--out", "-o") { Description = "Output directory: best.ckpt, latest.ckpt, metrics.jsonl, loss.png.", DefaultValueFactory = _ => "run" };
         var resume = new Option<bool>("--resume") { Description = "Continue the run saved in --out/latest.ckpt (bit-identical at the same thread count)." };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "No progress output." };
 
         var command = new Command("train", "Train a character- or word-level language model with truncated BPTT.")
         {
-            data, valid, split, level, cell, layers, hidden, embed, dropout, tie, minCount, maxVocab, batch, bptt, epochs, minutes,
-            lr, optimizer, momentum, nesterov, weightDecay, clip, clipValue, schedule, decaySteps, decayFactor, patience, warmup,
-            evalEvery, seed, threads, outDir, resume, quiet,
+            data, valid, split, level, tie, minCount, maxVocab, bptt, outDir, resume, quiet,
         };
-        command.SetAction(r => CliErrors.Run(() =>
+        shape.AddTo(command);
+        training.AddTo(command);
+        command.SetAction((r, cancel) => Task.FromResult(CliErrors.Run(() =>
         {
-            var options = new TrainingOptions
-            {
-                Batch = r.GetValue(batch), Bptt = r.GetValue(bptt), Epochs = r.GetValue(epochs), MaxMinutes = r.GetValue(minutes),
-                Optimizer = r.GetValue(optimizer) switch { "sgd" => OptimizerKind.Sgd, "adamw" => OptimizerKind.AdamW, "rmsprop" => OptimizerKind.RmsProp, _ => OptimizerKind.Adam },
-                LearningRate = r.GetValue(lr), Momentum = r.GetValue(momentum), Nesterov = r.GetValue(nesterov), WeightDecay = r.GetValue(weightDecay),
-                ClipNorm = r.GetValue(clip), ClipValue = r.GetValue(clipValue),
-                Schedule = r.GetValue(schedule) switch { "step" => ScheduleKind.Step, "plateau" => ScheduleKind.Plateau, "cosine" => ScheduleKind.Cosine, _ => ScheduleKind.Constant },
-                DecaySteps = r.GetValue(decaySteps), DecayFactor = r.GetValue(decayFactor), Patience = r.GetValue(patience), WarmupSteps = r.GetValue(warmup),
-                EvalEvery = r.GetValue(evalEvery), Seed = r.GetValue(seed), Threads = r.GetValue(threads),
-            };
-            options.Validate();
+            var options = training.Read(r, r.GetValue(bptt));
             var request = new TrainingRequest(r.GetValue(data)!, r.GetValue(valid), r.GetValue(split), r.GetValue(level) == "word" ? TokenLevel.Word : TokenLevel.Char,
                 r.GetValue(minCount), r.GetValue(maxVocab), r.GetValue(outDir)!, r.GetValue(resume), r.GetValue(quiet));
-            var model = new ModelRequest(ParseCell(r.GetValue(cell)!), r.GetValue(layers), r.GetValue(hidden), r.GetValue(embed), r.GetValue(dropout), r.GetValue(tie));
-            Execute(request, model, options);
+            var s = shape.Read(r);
+            Execute(request, new ModelRequest(s.Cell, s.Layers, s.HiddenSize, s.EmbeddingSize, s.Dropout, r.GetValue(tie)), options, cancel);
             return 0;
-        }));
+        })));
         return command;
     }
-
-    public static CellType ParseCell(string name) => name switch
-    {
-        "gru" => CellType.Gru,
-        "rnn" => CellType.RnnTanh,
-        "rnn-relu" => CellType.RnnRelu,
-        _ => CellType.Lstm,
-    };
 
     public sealed record TrainingRequest(string Data, string? Valid, double Split, TokenLevel Level, int MinCount, int MaxVocab, string OutDir, bool Resume, bool Quiet);
     public sealed record ModelRequest(CellType Cell, int Layers, int Hidden, int Embed, float Dropout, bool Tie);
 
-    public static TrainingSummary Execute(TrainingRequest request, ModelRequest modelRequest, TrainingOptions options)
+    public static TrainingSummary Execute(TrainingRequest request, ModelRequest modelRequest, TrainingOptions options, CancellationToken cancel = default)
     {
         if (request.MinCount < 1) throw new ArgumentException($"--min-count is {request.MinCount}; it must be at least 1.");
         if (request.MaxVocab < 0 || request.MaxVocab is > 0 and < 3) throw new ArgumentException($"--max-vocab is {request.MaxVocab}; it must be 0 (all) or at least 3.");
@@ -118,8 +76,7 @@ public static class TrainCommand
                 : WordVocabulary.Build(WordVocabulary.Tokenize(request.Valid is null ? trainText[..SplitPoint(trainText, request.Split, TokenLevel.Word)] : trainText), request.MinCount, request.MaxVocab);
             var (train, validIds) = Encode(vocabulary, trainText, validText, request);
             var config = SequenceModelConfig.LanguageModel(modelRequest.Cell, vocabulary.Count, modelRequest.Embed, modelRequest.Hidden, modelRequest.Layers, modelRequest.Dropout, modelRequest.Tie);
-            try { config.Validate(); }
-            catch (ArgumentException e) { throw new ArgumentException(OptionName(e) + e.Message.Split('\n')[0].Replace($" (Parameter '{e.ParamName}')", "")); }
+            ModelOptionSet.Validate(config);
             var model = new SequenceModel(config, new Rng(options.Seed));
             if (Directory.Exists(request.OutDir) && File.Exists(latest))
                 throw new IOException($"'{request.OutDir}' already holds a training run; use --resume to continue it or choose another --out.");
@@ -131,23 +88,12 @@ public static class TrainCommand
             Console.WriteLine($"{(request.Resume ? "resuming" : "training")} {c.Cell} {c.Layers}x{c.HiddenSize} (embed {c.EmbeddingSize}, {trainer.Model.ParameterCount:N0} parameters) on {vocabulary.Count} {(vocabulary.Level == TokenLevel.Char ? "characters" : "words")}; output in {request.OutDir}");
         }
         string unit = vocabulary.Level == TokenLevel.Char ? "char" : "word";
-        var summary = TrainingView.Run(trainer, request.Quiet, unit);
+        var summary = TrainingView.Run(trainer, request.Quiet, unit, cancel);
         LossPlot.Write(request.OutDir);
         if (!request.Quiet)
             Console.WriteLine($"done: {summary.Steps} steps, best validation {summary.BestValidLoss:F4} nats/{unit} (ppl {Math.Exp(summary.BestValidLoss):F2}), {summary.Elapsed:hh\\:mm\\:ss}; best model {summary.BestCheckpoint}");
         return summary;
     }
-
-    private static string OptionName(ArgumentException e) => e.ParamName switch
-    {
-        "HiddenSize" => "--hidden: ",
-        "EmbeddingSize" or "InputSize" => "--embed: ",
-        "NumLayers" => "--layers: ",
-        "Dropout" => "--dropout: ",
-        "TieWeights" => "--tie: ",
-        "VocabularySize" => "vocabulary: ",
-        _ => "",
-    };
 
     /// <summary>
     /// Where --split cuts the text: at that fraction of its characters (nanoGPT's split for

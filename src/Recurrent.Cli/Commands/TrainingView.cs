@@ -10,7 +10,15 @@ namespace Recurrent.Cli.Commands;
 /// </summary>
 public static class TrainingView
 {
-    public static TrainingSummary Run(Trainer trainer, bool quiet, string unit)
+    /// <param name="trainer">The run.</param>
+    /// <param name="quiet">No output.</param>
+    /// <param name="unit">What the loss is per ("char", "word", "sequence", "tag", "value").</param>
+    /// <param name="cancel">Ctrl-C: the run stops after the current step, evaluates and saves latest.ckpt.</param>
+    public static TrainingSummary Run(Trainer trainer, bool quiet, string unit, CancellationToken cancel = default) =>
+        Show((report, token) => trainer.Run(report, token), quiet, unit, cancel);
+
+    /// <summary>Shows a run given as a function of the report callback and the cancellation token (e.g. an application's Fit).</summary>
+    public static TrainingSummary Show(Func<Action<TrainingReport>, CancellationToken, TrainingSummary> run, bool quiet, string unit, CancellationToken cancel = default)
     {
         bool live = !quiet && !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;
         if (!live)
@@ -18,7 +26,7 @@ public static class TrainingView
             // Plain output: an evaluation line at most every 5 seconds (tiny epochs would flood a log).
             var last = TimeSpan.FromSeconds(-10);
             TrainingReport? pending = null;
-            var result = trainer.Run(r =>
+            var result = run(r =>
             {
                 if (!r.IsEvaluation || quiet) return;
                 pending = r;
@@ -26,7 +34,7 @@ public static class TrainingView
                 Console.WriteLine(Line(r, unit));
                 last = r.Elapsed;
                 pending = null;
-            });
+            }, cancel);
             if (pending is not null) Console.WriteLine(Line(pending, unit));
             return result;
         }
@@ -38,7 +46,7 @@ public static class TrainingView
             .Start(ctx =>
             {
                 var task = ctx.AddTask("starting", maxValue: 1);
-                summary = trainer.Run(r =>
+                summary = run(r =>
                 {
                     double done = (r.Epoch - 1 + (double)r.Window / Math.Max(1, r.WindowsPerEpoch)) / r.Epochs;
                     task.MaxValue = 1;
@@ -46,12 +54,18 @@ public static class TrainingView
                     task.Description = Markup.Escape(
                         $"epoch {r.Epoch}/{r.Epochs} step {r.Step} loss {r.TrainLoss:F3} {r.TokensPerSecond:N0} tok/s");
                     if (r.IsEvaluation) AnsiConsole.MarkupLine(Markup.Escape(Line(r, unit)));
-                });
+                }, cancel);
                 task.Value = task.MaxValue;
             });
         return summary!;
     }
 
-    public static string Line(TrainingReport r, string unit) => string.Create(CultureInfo.InvariantCulture,
-        $"epoch {r.Epoch}/{r.Epochs}  step {r.Step}  train {r.TrainLoss:F4}  valid {r.ValidLoss:F4} nats/{unit} (ppl {Math.Exp(r.ValidLoss ?? double.NaN):F2})  {r.TokensPerSecond:N0} tok/s  lr {r.LearningRate:G3}  {r.Elapsed:hh\\:mm\\:ss}");
+    /// <summary>One evaluation: losses, then perplexity for a language model (unit char/word) or accuracy for a classifier.</summary>
+    public static string Line(TrainingReport r, string unit)
+    {
+        string extra = r.ValidAccuracy is double a ? string.Create(CultureInfo.InvariantCulture, $" (accuracy {a:P2})")
+            : unit is "char" or "word" ? string.Create(CultureInfo.InvariantCulture, $" (ppl {Math.Exp(r.ValidLoss ?? double.NaN):F2})") : "";
+        return string.Create(CultureInfo.InvariantCulture,
+            $"epoch {r.Epoch}/{r.Epochs}  step {r.Step}  train {r.TrainLoss:F4}  valid {r.ValidLoss:F4} per {unit}{extra}  {r.TokensPerSecond:N0} tok/s  lr {r.LearningRate:G3}  {r.Elapsed:hh\\:mm\\:ss}");
+    }
 }

@@ -20,6 +20,16 @@ public abstract class SequenceApplication
     /// <summary>What a checkpoint needs besides the weights to rebuild this application ("task" names it).</summary>
     public abstract IReadOnlyDictionary<string, string> Metadata { get; }
 
+    /// <summary>Notes saved into checkpoints beside <see cref="Metadata"/> (e.g. how the data was split), read back by <see cref="Checkpoint.Metadata"/>.</summary>
+    public IDictionary<string, string> Notes { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
+    private Dictionary<string, string> SavedMetadata()
+    {
+        var all = new Dictionary<string, string>(Notes, StringComparer.Ordinal);
+        foreach (var (k, v) in Metadata) all[k] = v;
+        return all;
+    }
+
     /// <summary>The checkpoint metadata key that names the task.</summary>
     public const string TaskKey = "task";
 
@@ -34,7 +44,7 @@ public abstract class SequenceApplication
     {
         var (trainData, validData) = Datasets(train, valid, options, tokenDropout);
         var trainer = resumeFrom is null
-            ? new Trainer(Model, trainData, validData, options, outDir, Metadata)
+            ? new Trainer(Model, trainData, validData, options, outDir, SavedMetadata())
             : Trainer.Resume(resumeFrom, resumePath!, trainData, validData, outDir, options);
         var summary = trainer.Run(report, cancel);
         if (File.Exists(summary.BestCheckpoint)) Checkpoint.Load(summary.BestCheckpoint).LoadWeightsInto(Model, summary.BestCheckpoint);
@@ -101,6 +111,15 @@ public abstract class SequenceApplication
         string found = checkpoint.Metadata.TryGetValue(TaskKey, out var t) ? t : "language model";
         if (found != task) throw new CheckpointException($"Checkpoint '{path}' holds a {found} model, not a {task} model.");
         return (checkpoint, checkpoint.CreateModel(path));
+    }
+
+    /// <summary>Takes back the notes a checkpoint holds (every metadata entry this application does not define itself); returns this.</summary>
+    protected T WithNotesFrom<T>(Checkpoint checkpoint) where T : SequenceApplication
+    {
+        var own = Metadata;
+        foreach (var (k, v) in checkpoint.Metadata)
+            if (!own.ContainsKey(k)) Notes[k] = v;
+        return (T)this;
     }
 
     protected static string Invariant(double value) => value.ToString("R", CultureInfo.InvariantCulture);
