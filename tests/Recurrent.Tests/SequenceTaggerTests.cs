@@ -141,7 +141,9 @@ public sealed class SequenceTaggerTests(ITestOutputHelper output)
         using var cancel = new CancellationTokenSource();
         var stopped = b.Fit(train, valid, options, interrupted.Path, r => { if (r.Step == 11) cancel.Cancel(); }, cancel.Token);
         Assert.Equal(11, stopped.Steps);   // mid-epoch: 8 batches per epoch
-        var (resumed, summary) = SequenceTagger.Resume(Path.Combine(interrupted.Path, Trainer.LatestFile), train, valid, options, interrupted.Path);
+        string latest = Path.Combine(interrupted.Path, Trainer.LatestFile);
+        var resumed = SequenceTagger.Load(latest, out var checkpoint);
+        var summary = resumed.Resume(checkpoint, latest, train, valid, options, interrupted.Path);
         Assert.Equal(24, summary.Steps);
 
         var wa = Checkpoint.Load(Path.Combine(straight.Path, Trainer.LatestFile)).Weights;
@@ -184,7 +186,7 @@ public sealed class SequenceTaggerTests(ITestOutputHelper output)
         var classifier = TextClassifier.Create([new("ab", "x"), new("cd", "y")], new SequenceModelConfig { HiddenSize = 4, EmbeddingSize = 4 });
         classifier.Fit([new("ab", "x"), new("cd", "y")], null, new TrainingOptions { Batch = 2, Epochs = 1 }, dir.Path);
         var e = Assert.Throws<CheckpointException>(() => SequenceTagger.Load(Path.Combine(dir.Path, Trainer.BestFile)));
-        Assert.Contains("classify", e.Message);
+        Assert.Contains(TextClassifier.Task, e.Message);
     }
 
     [Fact]

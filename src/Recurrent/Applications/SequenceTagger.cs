@@ -76,15 +76,13 @@ public sealed class SequenceTagger : SequenceApplication
         return new SequenceTagger(new SequenceModel(config, new Rng(seed)), lexicon, fields, tags, features);
     }
 
-    /// <summary>Opens a tagger saved by <see cref="Fit"/> (best.ckpt or latest.ckpt).</summary>
-    public static SequenceTagger Load(string path)
-    {
-        var (checkpoint, model) = LoadCheckpoint(path, Task);
-        return FromCheckpoint(checkpoint, model, path);
-    }
+    /// <summary>Opens a tagger saved by <c>Fit</c> (best.ckpt or latest.ckpt).</summary>
+    public static SequenceTagger Load(string path) => Load(path, out _);
 
-    private static SequenceTagger FromCheckpoint(Checkpoint checkpoint, SequenceModel model, string path)
+    /// <summary>Opens a tagger and its checkpoint (e.g. to resume).</summary>
+    public static SequenceTagger Load(string path, out Checkpoint checkpoint)
     {
+        (checkpoint, var model) = LoadCheckpoint(path, Task);
         var m = checkpoint.Metadata;
         try
         {
@@ -97,7 +95,7 @@ public sealed class SequenceTagger : SequenceApplication
             if (tags.Length != c.OutputSize || words.Count != c.VocabularySize || fields.Length != (c.Fields?.Count ?? 0)
                 || fields.Length != features.FieldNames.Count || fields.Where((l, f) => l.Count != c.Fields![f].VocabularySize).Any())
                 throw new CheckpointException($"Checkpoint '{path}': its tags, words or fields do not match the model's sizes.");
-            return new SequenceTagger(model, words, fields, tags, features);
+            return new SequenceTagger(model, words, fields, tags, features).WithNotesFrom<SequenceTagger>(checkpoint);
         }
         catch (Exception e) when (e is JsonException or ArgumentException or NullReferenceException)
         {
@@ -119,26 +117,30 @@ public sealed class SequenceTagger : SequenceApplication
         Action<TrainingReport>? report = null, CancellationToken cancel = default) =>
         Fit(Examples(train), valid is null ? null : Examples(valid), options, outDir, report, cancel, tokenDropout: Features.WordDropout);
 
-    /// <summary>Continues the run saved in <paramref name="latest"/> on the same data.</summary>
-    public static (SequenceTagger Tagger, TrainingSummary Summary) Resume(string latest, IReadOnlyList<TaggedSentence> train, IReadOnlyList<TaggedSentence>? valid,
-        TrainingOptions options, string outDir, Action<TrainingReport>? report = null, CancellationToken cancel = default)
-    {
-        var (checkpoint, model) = LoadCheckpoint(latest, Task);
-        var tagger = FromCheckpoint(checkpoint, model, latest);
-        var summary = tagger.Fit(tagger.Examples(train), valid is null ? null : tagger.Examples(valid), options, outDir, report, cancel, checkpoint, latest, tagger.Features.WordDropout);
-        return (tagger, summary);
-    }
+    /// <summary>Continues the run saved in <paramref name="latest"/> (a checkpoint of this tagger, see <see cref="Load(string, out Checkpoint)"/>) on the same data.</summary>
+    public TrainingSummary Resume(Checkpoint latest, string latestPath, IReadOnlyList<TaggedSentence> train, IReadOnlyList<TaggedSentence>? valid,
+        TrainingOptions options, string outDir, Action<TrainingReport>? report = null, CancellationToken cancel = default) =>
+        Fit(Examples(train), valid is null ? null : Examples(valid), options, outDir, report, cancel, latest, latestPath, Features.WordDropout);
 
-    /// <summary>Per-token accuracy, and per tag: precision, recall (the tag's accuracy), F1 and support, with the confusion matrix.</summary>
-    public ClassificationReport Evaluate(IReadOnlyList<TaggedSentence> data, int batchSize = 256)
+    /// <summary>
+    /// Per-token accuracy, and per tag: precision, recall (the tag's accuracy), F1 and support, with the
+    /// confusion matrix. When <paramref name="unknownWords"/> is given, the words outside the training
+    /// lexicon (mapped to &lt;unk&gt;) are counted there as well.
+    /// </summary>
+    public ClassificationReport Evaluate(IReadOnlyList<TaggedSentence> data, int batchSize = 256, ClassificationReport? unknownWords = null)
     {
         var report = new ClassificationReport(Tags);
         var examples = Examples(data);
         int K = Tags.Count;
         Predict(examples, batchSize, (i, logits) =>
         {
-            var truth = examples[i].Tags!;
-            for (int t = 0; t < truth.Length; t++) report.Add(truth[t], TensorPrimitives.IndexOfMax(logits.AsSpan(t * K, K)));
+            var (truth, ids) = (examples[i].Tags!, examples[i].Ids!);
+            for (int t = 0; t < truth.Length; t++)
+            {
+                int predicted = TensorPrimitives.IndexOfMax(logits.AsSpan(t * K, K));
+                report.Add(truth[t], predicted);
+                if (ids[t] == 0) unknownWords?.Add(truth[t], predicted);
+            }
         });
         return report;
     }
