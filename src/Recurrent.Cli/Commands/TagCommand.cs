@@ -83,9 +83,8 @@ public static class TagCommand
             if (isResume) tagger = SequenceTagger.Load(latest, out checkpoint);
             else
             {
-                tagger = SequenceTagger.Create(trainPart, config, features, options.Seed);
+                tagger = ModelOptionSet.Validated(() => SequenceTagger.Create(trainPart, config, features, options.Seed));
                 tagger.Notes["column"] = tags;
-                ModelOptionSet.Validate(tagger.Model.Config);
             }
             if (!isQuiet)
             {

@@ -141,9 +141,12 @@ public sealed class ModelOptionSet
     };
 
     /// <summary>Validates a full config, naming the command-line option at fault.</summary>
-    public static void Validate(SequenceModelConfig config)
+    public static void Validate(SequenceModelConfig config) => Validated(() => { config.Validate(); return config; });
+
+    /// <summary>Runs <paramref name="create"/> (which builds, and so validates, a model), naming the command-line option at fault in its error.</summary>
+    public static T Validated<T>(Func<T> create)
     {
-        try { config.Validate(); }
+        try { return create(); }
         catch (ArgumentException e)
         {
             string option = e.ParamName switch
