@@ -17,11 +17,11 @@ mkdir -p "$out"
 dotnet build src/Recurrent.Cli -c Release -v q -nologo >/dev/null
 rm -rf "$out/bin" && cp -r src/Recurrent.Cli/bin/Release/net10.0 "$out/bin"
 
-# Word key (lowercased, digits -> 0, min count 1) 64 + suffixes 1..3 and prefix 1 (16 each) + shape (8)
+# Word key (lowercased, digits -> 0, min count 2) 64 + suffixes 1..3 and prefix 1 (16 each) + shape (8)
 # -> 2-layer bidirectional LSTM, 128 per direction, dropout 0.33 -> 17 UPOS tags. Adam 2e-3, clip 5,
 # batches of 32 sentences; dev accuracy after each epoch picks the best weights, stop after 3
 # epochs without improvement, at most 30 epochs or 20 minutes.
-features=(--min-count 1 --suffixes 3 --prefixes 1 --affix-embed 16 --shape-embed 8 --word-dropout 0)
+features=(--min-count 2 --suffixes 3 --prefixes 1 --affix-embed 16 --shape-embed 8 --word-dropout 0)
 model=(--layers 2 --hidden 128 --embed 64 --dropout 0.33)
 training=(--batch 32 --lr 0.002 --clip 5 --epochs 30 --stop-patience 3 --minutes 20 --seed 1 --threads 2)
 

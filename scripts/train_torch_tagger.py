@@ -172,7 +172,7 @@ def main():
     p.add_argument("--train", required=True)
     p.add_argument("--valid", required=True)
     p.add_argument("--test", required=True)
-    p.add_argument("--min-count", type=int, default=1)
+    p.add_argument("--min-count", type=int, default=2)
     p.add_argument("--suffixes", type=int, default=3)
     p.add_argument("--prefixes", type=int, default=1)
     p.add_argument("--no-shape", action="store_true")

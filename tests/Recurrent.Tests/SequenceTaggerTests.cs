@@ -102,7 +102,7 @@ public sealed class SequenceTaggerTests(ITestOutputHelper output)
         double baseline = MostFrequentTagAccuracy(train, heldOut);
 
         using var dir = new TempDir();
-        var tagger = SequenceTagger.Create(train, SmallShape, new TaggerFeatures { WordDropout = 0.1f }, seed: 7);
+        var tagger = SequenceTagger.Create(train, SmallShape, new TaggerFeatures { MinCount = 1, WordDropout = 0.1f }, seed: 7);
         var options = new TrainingOptions { Batch = 16, Epochs = 8, LearningRate = 1e-2f, Seed = 7, EvalBatch = 64, Monitor = MonitorMetric.Accuracy };
         tagger.Fit(train, heldOut, options, dir.Path);
         var report = tagger.Evaluate(heldOut);

@@ -41,7 +41,7 @@ public static class TagCommand
         var valid = new Option<string?>("--valid") { Description = "Validation sentences (CoNLL-U): pick best.ckpt and stop early on their accuracy." };
         var test = new Option<string?>("--test") { Description = "Test sentences (CoNLL-U), scored once with the best weights at the end." };
         var column = Column();
-        var minCount = new Option<int>("--min-count") { Description = "Keep words (lowercased, digits as 0) seen at least this often; the rest are <unk>.", DefaultValueFactory = _ => 1 };
+        var minCount = new Option<int>("--min-count") { Description = "Keep words (lowercased, digits as 0) seen at least this often; the rest are <unk>.", DefaultValueFactory = _ => 2 };
         var suffixes = new Option<int>("--suffixes") { Description = "Suffix fields of length 1..N (0: none).", DefaultValueFactory = _ => 3 };
         var prefixes = new Option<int>("--prefixes") { Description = "Prefix fields of length 1..N (0: none).", DefaultValueFactory = _ => 1 };
         var noShape = new Option<bool>("--no-shape") { Description = "No word-shape field (capitalisation, digits, punctuation)." };

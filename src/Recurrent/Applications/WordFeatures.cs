@@ -12,8 +12,8 @@ namespace Recurrent.Applications;
 /// </summary>
 public sealed record TaggerFeatures
 {
-    /// <summary>Word keys seen fewer times than this in the training data map to &lt;unk&gt;.</summary>
-    public int MinCount { get; init; } = 1;
+    /// <summary>Word keys seen fewer times than this in the training data map to &lt;unk&gt; (2: the &lt;unk&gt; embedding learns from the words seen once).</summary>
+    public int MinCount { get; init; } = 2;
     /// <summary>Suffix fields: lengths 1..this (0: none).</summary>
     public int Suffixes { get; init; } = 3;
     /// <summary>Prefix fields: lengths 1..this (0: none).</summary>
