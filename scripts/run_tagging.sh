@@ -26,14 +26,17 @@ model=(--layers 2 --hidden 128 --embed 64 --dropout 0.33)
 training=(--batch 32 --lr 0.002 --clip 5 --epochs 30 --stop-patience 3 --minutes 20 --seed 1 --threads 2)
 
 rm -rf "$out/recurrent"
+echo "recurrent: start $(date -u +%FT%TZ), $(cat /proc/loadavg | cut -d' ' -f1-3) load" | tee "$out/load.txt"
 /usr/bin/time -v -o "$out/recurrent.time" dotnet "$out/bin/Recurrent.Cli.dll" tag train \
     --data $data/en_ewt-ud-train.conllu.gz --valid $data/en_ewt-ud-dev.conllu --test $data/en_ewt-ud-test.conllu \
     "${features[@]}" "${model[@]}" "${training[@]}" --out "$out/recurrent" | tee "$out/recurrent.log"
 dotnet "$out/bin/Recurrent.Cli.dll" tag eval --model "$out/recurrent" --data $data/en_ewt-ud-test.conllu | tee "$out/recurrent-test.txt"
 dotnet "$out/bin/Recurrent.Cli.dll" tag eval --model "$out/recurrent" --data $data/en_ewt-ud-test.conllu --json > "$out/recurrent-test.json"
 
+echo "pytorch: start $(date -u +%FT%TZ), $(cat /proc/loadavg | cut -d' ' -f1-3) load" | tee -a "$out/load.txt"
 OMP_WAIT_POLICY=PASSIVE /usr/bin/time -v -o "$out/pytorch.time" /usr/bin/python3 scripts/train_torch_tagger.py \
     --train $data/en_ewt-ud-train.conllu.gz --valid $data/en_ewt-ud-dev.conllu --test $data/en_ewt-ud-test.conllu \
     "${features[@]}" "${model[@]}" "${training[@]}" | tee "$out/pytorch.log"
 
+echo "end $(date -u +%FT%TZ), $(cat /proc/loadavg | cut -d' ' -f1-3) load" | tee -a "$out/load.txt"
 grep -H -E "Elapsed \(wall clock\)|Maximum resident set size" "$out/recurrent.time" "$out/pytorch.time"

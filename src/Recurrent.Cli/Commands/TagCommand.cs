@@ -49,7 +49,7 @@ public static class TagCommand
         var shapeEmbed = new Option<int>("--shape-embed") { Description = "Embedding size of the shape field.", DefaultValueFactory = _ => 8 };
         var wordDropout = new Option<float>("--word-dropout") { Description = "Training: replace each word by <unk> with this probability (its affixes and shape stay).", DefaultValueFactory = _ => 0f };
         var shape = new ModelOptionSet(layers: 2, hidden: 128, embed: 64, sequenceTask: true, pooling: null, bidirectional: true, dropout: 0.33f);
-        var training = new TrainingOptionSet("Sentences per batch.", batch: 32, epochs: 30, lr: 2e-3f, evalBatch: 256, monitor: "accuracy", stopPatience: 3);
+        var training = new TrainingOptionSet("Sentences per batch.", batch: 32, epochs: 30, lr: 2e-3f, evalBatch: 64, monitor: "accuracy", stopPatience: 3);
         var outDir = new Option<string>("--out", "-o") { Description = "Output directory: best.ckpt, latest.ckpt, metrics.jsonl, loss.png.", DefaultValueFactory = _ => "run" };
         var resume = new Option<bool>("--resume") { Description = "Continue the run saved in --out/latest.ckpt (bit-identical at the same thread count)." };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "No progress output." };

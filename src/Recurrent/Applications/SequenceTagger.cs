@@ -127,7 +127,7 @@ public sealed class SequenceTagger : SequenceApplication
     /// confusion matrix. When <paramref name="unknownWords"/> is given, the words outside the training
     /// lexicon (mapped to &lt;unk&gt;) are counted there as well.
     /// </summary>
-    public ClassificationReport Evaluate(IReadOnlyList<TaggedSentence> data, int batchSize = 256, ClassificationReport? unknownWords = null)
+    public ClassificationReport Evaluate(IReadOnlyList<TaggedSentence> data, int batchSize = 64, ClassificationReport? unknownWords = null)
     {
         var report = new ClassificationReport(Tags);
         var examples = Examples(data);
@@ -149,7 +149,7 @@ public sealed class SequenceTagger : SequenceApplication
     public string[] Predict(IReadOnlyList<string> words) => PredictAll([words])[0].Select(x => x.Tag).ToArray();
 
     /// <summary>For each sentence, each word's most likely tag with its probability (batched).</summary>
-    public IReadOnlyList<(string Tag, double Probability)[]> PredictAll(IReadOnlyList<IReadOnlyList<string>> sentences, int batchSize = 256)
+    public IReadOnlyList<(string Tag, double Probability)[]> PredictAll(IReadOnlyList<IReadOnlyList<string>> sentences, int batchSize = 64)
     {
         ArgumentNullException.ThrowIfNull(sentences);
         var results = new (string, double)[sentences.Count][];
