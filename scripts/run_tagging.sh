@@ -3,7 +3,7 @@
 # (`recurrent tag train`) and its PyTorch twin (scripts/train_torch_tagger.py), the same recipe,
 # one after the other, each with 2 threads, under /usr/bin/time -v for the peak resident memory.
 #
-#   scripts/run_tagging.sh [OUT_DIR]      (default OUT_DIR: runs/tagging)
+#   scripts/run_tagging.sh [OUT_DIR] [both|recurrent|pytorch]      (defaults: runs/tagging, both)
 #
 # Needs the .NET SDK and Debian's PyTorch (apt-get install -y python3-torch libopenblas0-pthread;
 # run as /usr/bin/python3). Run it on an otherwise idle machine: the times are wall-clock. The CLI is
@@ -12,6 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-runs/tagging}
+which=${2:-both}
 data=../shared/data/ud-english-ewt
 mkdir -p "$out"
 dotnet build src/Recurrent.Cli -c Release -v q -nologo >/dev/null
@@ -25,6 +26,7 @@ features=(--min-count 2 --suffixes 3 --prefixes 1 --affix-embed 16 --shape-embed
 model=(--layers 2 --hidden 128 --embed 64 --dropout 0.33)
 training=(--batch 32 --lr 0.002 --clip 5 --epochs 30 --stop-patience 3 --minutes 20 --seed 1 --threads 2)
 
+if [[ $which != pytorch ]]; then
 rm -rf "$out/recurrent"
 echo "recurrent: start $(date -u +%FT%TZ), $(cat /proc/loadavg | cut -d' ' -f1-3) load" | tee "$out/load.txt"
 /usr/bin/time -v -o "$out/recurrent.time" dotnet "$out/bin/Recurrent.Cli.dll" tag train \
@@ -32,11 +34,14 @@ echo "recurrent: start $(date -u +%FT%TZ), $(cat /proc/loadavg | cut -d' ' -f1-3
     "${features[@]}" "${model[@]}" "${training[@]}" --out "$out/recurrent" | tee "$out/recurrent.log"
 dotnet "$out/bin/Recurrent.Cli.dll" tag eval --model "$out/recurrent" --data $data/en_ewt-ud-test.conllu | tee "$out/recurrent-test.txt"
 dotnet "$out/bin/Recurrent.Cli.dll" tag eval --model "$out/recurrent" --data $data/en_ewt-ud-test.conllu --json > "$out/recurrent-test.json"
+fi
 
+if [[ $which != recurrent ]]; then
 echo "pytorch: start $(date -u +%FT%TZ), $(cat /proc/loadavg | cut -d' ' -f1-3) load" | tee -a "$out/load.txt"
 OMP_WAIT_POLICY=PASSIVE /usr/bin/time -v -o "$out/pytorch.time" /usr/bin/python3 scripts/train_torch_tagger.py \
     --train $data/en_ewt-ud-train.conllu.gz --valid $data/en_ewt-ud-dev.conllu --test $data/en_ewt-ud-test.conllu \
     "${features[@]}" "${model[@]}" "${training[@]}" | tee "$out/pytorch.log"
+fi
 
 echo "end $(date -u +%FT%TZ), $(cat /proc/loadavg | cut -d' ' -f1-3) load" | tee -a "$out/load.txt"
-grep -H -E "Elapsed \(wall clock\)|Maximum resident set size" "$out/recurrent.time" "$out/pytorch.time"
+grep -H -E "Elapsed \(wall clock\)|Maximum resident set size" "$out"/*.time
