@@ -84,23 +84,27 @@ public sealed class SequenceTagger : SequenceApplication
     {
         (checkpoint, var model) = LoadCheckpoint(path, Task);
         var m = checkpoint.Metadata;
+        string[] tags;
+        Lexicon words;
+        Lexicon[] fields;
+        TaggerFeatures features;
         try
         {
-            var tags = JsonSerializer.Deserialize<string[]>(Get(m, "tags", path))!;
-            var words = Lexicon.FromJson(Get(m, "words", path));
-            var fields = JsonSerializer.Deserialize<string[][]>(Get(m, "fields", path))!.Select(t => new Lexicon(t)).ToArray();
-            var features = JsonSerializer.Deserialize<TaggerFeatures>(Get(m, "features", path))!;
+            tags = JsonSerializer.Deserialize<string[]>(Get(m, "tags", path)) ?? throw new JsonException("no tags");
+            words = Lexicon.FromJson(Get(m, "words", path));
+            fields = (JsonSerializer.Deserialize<string[][]>(Get(m, "fields", path)) ?? throw new JsonException("no fields")).Select(t => new Lexicon(t)).ToArray();
+            features = JsonSerializer.Deserialize<TaggerFeatures>(Get(m, "features", path)) ?? throw new JsonException("no features");
             features.Validate();
-            var c = model.Config;
-            if (tags.Length != c.OutputSize || words.Count != c.VocabularySize || fields.Length != (c.Fields?.Count ?? 0)
-                || fields.Length != features.FieldNames.Count || fields.Where((l, f) => l.Count != c.Fields![f].VocabularySize).Any())
-                throw new CheckpointException($"Checkpoint '{path}': its tags, words or fields do not match the model's sizes.");
-            return new SequenceTagger(model, words, fields, tags, features).WithNotesFrom<SequenceTagger>(checkpoint);
         }
-        catch (Exception e) when (e is JsonException or ArgumentException or NullReferenceException)
+        catch (Exception e) when (e is JsonException or ArgumentException)
         {
             throw new CheckpointException($"Checkpoint '{path}' has unreadable tagger metadata: {e.Message}", e);
         }
+        var c = model.Config;
+        if (tags.Length != c.OutputSize || words.Count != c.VocabularySize || fields.Length != (c.Fields?.Count ?? 0)
+            || fields.Length != features.FieldNames.Count || fields.Where((l, f) => l.Count != c.Fields![f].VocabularySize).Any())
+            throw new CheckpointException($"Checkpoint '{path}': its tags, words or fields do not match the model's sizes.");
+        return new SequenceTagger(model, words, fields, tags, features).WithNotesFrom<SequenceTagger>(checkpoint);
     }
 
     public override IReadOnlyDictionary<string, string> Metadata => new Dictionary<string, string>

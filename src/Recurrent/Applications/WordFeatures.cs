@@ -1,4 +1,5 @@
 using System.Text;
+using System.Text.Json.Serialization;
 
 namespace Recurrent.Applications;
 
@@ -28,6 +29,7 @@ public sealed record TaggerFeatures
     public float WordDropout { get; init; }
 
     /// <summary>The field names in input order: suffix1.., prefix1.., shape.</summary>
+    [JsonIgnore]
     public IReadOnlyList<string> FieldNames =>
         [.. Enumerable.Range(1, Suffixes).Select(n => $"suffix{n}"), .. Enumerable.Range(1, Prefixes).Select(n => $"prefix{n}"), .. Shape ? new[] { "shape" } : []];
 
