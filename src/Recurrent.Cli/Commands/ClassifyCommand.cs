@@ -53,12 +53,9 @@ public static class ClassifyCommand
         public List<Labeled<string>> Texts(ParseResult r, string? path = null)
         {
             path ??= r.GetValue(Data)!;
-            IReadOnlyList<LabeledText> items;
             if (Directory.Exists(path))
-                items = Directory.EnumerateDirectories(path).Any() ? LabeledTextReader.ReadFolderPerClass(path) : LabeledTextReader.ReadFilePerClass(path);
-            else
-                items = LabeledTextReader.ReadDelimited(path, new LabeledTextFormat { TextColumn = r.GetValue(TextColumn), LabelColumn = r.GetValue(LabelColumn), HasHeader = r.GetValue(Header) });
-            return items.Select(x => new Labeled<string>(x.Text, x.Label)).ToList();
+                return [.. Directory.EnumerateDirectories(path).Any() ? LabeledTextReader.ReadFolderPerClass(path) : LabeledTextReader.ReadFilePerClass(path)];
+            return [.. LabeledTextReader.ReadDelimited(path, new LabeledTextFormat { TextColumn = r.GetValue(TextColumn), LabelColumn = r.GetValue(LabelColumn), HasHeader = r.GetValue(Header) })];
         }
 
         public List<(string Id, Labeled<float[]> Item, int Features)> Series(ParseResult r) =>
