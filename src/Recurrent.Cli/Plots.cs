@@ -29,6 +29,9 @@ public sealed class LineChart(string title, string xLabel, string yLabel)
 
     public bool LogY { get; init; }
 
+    /// <summary>X values are dates (<see cref="DateTime.ToOADate"/>), labelled as such.</summary>
+    public bool DateAxis { get; init; }
+
     public LineChart Add(Series series)
     {
         if (series.X.Count != series.Y.Count)
@@ -81,6 +84,7 @@ public sealed class LineChart(string title, string xLabel, string yLabel)
                 LabelFormatter = PowerOfTen,
             };
         }
+        if (DateAxis) plot.Axes.DateTimeTicksBottom();
         if (_series.Count + _references.Count > 1) plot.ShowLegend(Alignment.UpperRight);
         ChartFile.Save(plot, path, width, height);
     }

@@ -147,6 +147,9 @@ public sealed class Forecaster : SequenceApplication
     /// </summary>
     public IReadOnlyList<SequenceExample> Examples(TimeSeries series, ForecastSegment segment) => Examples(Prepare(series), segment);
 
+    /// <summary>The number of windows of <paramref name="segment"/>: trained or validated on by <see cref="Fit"/>, or (test) scored by <see cref="Evaluate"/>.</summary>
+    public int WindowCount(TimeSeries series, ForecastSegment segment) => Prepare(series).Windows(segment, forEvaluation: segment == ForecastSegment.Test).Count;
+
     /// <summary>
     /// MAE, RMSE and MASE of the model, the naive and the seasonal-naive forecast (m = <see cref="ForecastSetup.Season"/>)
     /// on every window of <paramref name="segment"/> whose targets lie in it, per target column, in
