@@ -266,8 +266,8 @@ public sealed class Forecaster : SequenceApplication
         private readonly Forecaster _owner;
         private readonly float[][] _targets;       // per target column, transformed (log) values over all rows
         private readonly bool[][] _filled;         // per target column, filled-in rows
-        private readonly TimeSeriesWindows _windows;
-        private readonly TimeSeriesSplit _split;
+        private readonly Lazy<TimeSeriesSplit> _split;   // a forecast needs none (its series may be a single window long)
+        private readonly int[] _inputColumns;      // indices into Series
 
         public PreparedSeries(TimeSeries series, Forecaster owner)
         {
@@ -290,15 +290,24 @@ public sealed class Forecaster : SequenceApplication
                 }
             }
             Series = new TimeSeries(series.Dates, columns, values);
+            _inputColumns = owner.InputColumns.Select(Series.ColumnIndex).ToArray();
             _targets = setup.Targets.Select(t => Column(Series, t)).ToArray();
             RawTargets = setup.Targets.Select(t => Column(series, t)).ToArray();
             _filled = setup.Targets.Select(series.ColumnIndex).Select(c => Enumerable.Range(0, rows).Select(r => series.IsFilled(r, c)).ToArray()).ToArray();
-            _windows = new TimeSeriesWindows(Series, setup.Window, setup.Horizon, setup.Targets, owner.InputColumns);
+            _split = new Lazy<TimeSeriesSplit>(() => Split(series));
+        }
+
+        private TimeSeriesSplit Split(TimeSeries series)
+        {
+            var setup = _owner.Setup;
+            int rows = series.Rows;
             var (trainEnd, validEnd) = setup.Boundaries(series);
-            _split = _windows.SplitByTime((double)trainEnd / rows, (double)(validEnd - trainEnd) / rows);
-            if (_split.TrainEnd != trainEnd || _split.ValidEnd != validEnd)
-                throw new InvalidOperationException($"The split rows {_split.TrainEnd}, {_split.ValidEnd} differ from the boundaries {trainEnd}, {validEnd}.");
-            if (_split.Train.Count == 0) throw new ArgumentException($"The training segment ({trainEnd} rows) holds no window of {setup.Window} + {setup.Horizon} rows.");
+            var split = new TimeSeriesWindows(Series, setup.Window, setup.Horizon, setup.Targets, _owner.InputColumns)
+                .SplitByTime((double)trainEnd / rows, (double)(validEnd - trainEnd) / rows);
+            if (split.TrainEnd != trainEnd || split.ValidEnd != validEnd)
+                throw new InvalidOperationException($"The split rows {split.TrainEnd}, {split.ValidEnd} differ from the boundaries {trainEnd}, {validEnd}.");
+            if (split.Train.Count == 0) throw new ArgumentException($"The training segment ({trainEnd} rows) holds no window of {setup.Window} + {setup.Horizon} rows.");
+            return split;
         }
 
         /// <summary>The input and target columns, log applied to the targets when asked.</summary>
@@ -307,7 +316,7 @@ public sealed class Forecaster : SequenceApplication
         /// <summary>Per target column, the values in data units over all rows (filled-in values included).</summary>
         public float[][] RawTargets { get; }
 
-        public int TrainEnd => _split.TrainEnd;
+        public int TrainEnd => _split.Value.TrainEnd;
 
         public bool TargetFilled(int row, int target) => _filled[target][row];
 
@@ -317,14 +326,23 @@ public sealed class Forecaster : SequenceApplication
         /// </summary>
         public List<int> Windows(ForecastSegment segment, bool forEvaluation)
         {
-            var range = segment switch { ForecastSegment.Train => _split.Train, ForecastSegment.Valid => _split.Valid, _ => _split.Test };
+            var split = _split.Value;
+            var range = segment switch { ForecastSegment.Train => split.Train, ForecastSegment.Valid => split.Valid, _ => split.Test };
             var setup = _owner.Setup;
             // Window w's origin is w + T − 1; the seasonal baseline reads row origin + 1 − m.
             int needed = forEvaluation || setup.Residual == ForecastResidual.SeasonalNaive ? setup.Season - setup.Window : 0;
             return Enumerable.Range(range.Start, range.Count).Where(w => w >= needed).ToList();
         }
 
-        public float[] Input(int window) => _windows.Input(window);
+        /// <summary>The inputs of rows <paramref name="first"/> … first + T − 1 (window <paramref name="first"/>, or the last T rows for a forecast), [T, inputs].</summary>
+        public float[] Input(int first)
+        {
+            int T = _owner.Setup.Window, F = _inputColumns.Length, width = Series.ColumnCount;
+            var input = new float[T * F];
+            for (int t = 0; t < T; t++)
+                for (int f = 0; f < F; f++) input[t * F + f] = Series.Values[(first + t) * width + _inputColumns[f]];
+            return input;
+        }
 
         /// <summary>Window <paramref name="window"/>'s targets as the network predicts them before standardisation: [h, targets], NaN where filled in.</summary>
         public float[] Target(int window)
