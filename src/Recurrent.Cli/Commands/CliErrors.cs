@@ -35,7 +35,7 @@ public static class CliErrors
 
     private static bool IsUserError(Exception e) => e is ArgumentException or FileNotFoundException or DirectoryNotFoundException
         or IOException or UnauthorizedAccessException or FormatException or CheckpointException or SafeTensorsException
-        or InvalidOperationException or System.Text.DecoderFallbackException;
+        or InvalidOperationException or System.Text.DecoderFallbackException or Data.DataFormatException;
 
     private static void Report(string message, Exception e)
     {

@@ -192,7 +192,12 @@ public static class ForecastCommand
 
     private static TimeSeries Read(string path, TimeSeriesFormat format, bool quiet)
     {
-        var series = TimeSeriesCsv.Read(path, format);
+        TimeSeries series;
+        try { series = TimeSeriesCsv.Read(path, format); }
+        catch (DataFormatException e) when (e.Message.Contains("set MissingValues to", StringComparison.Ordinal))
+        {
+            throw new FormatException(e.Message[..e.Message.IndexOf("set MissingValues to", StringComparison.Ordinal)] + "use --missing fill-forward, interpolate or drop to accept missing values.", e);
+        }
         if (!quiet) foreach (var w in series.Warnings) Console.WriteLine("note: " + w);
         return series;
     }
