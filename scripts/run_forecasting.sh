@@ -4,10 +4,10 @@
 # recipe and split, one after the other, 1 thread each, under /usr/bin/time -v (wall time and
 # peak resident memory of the whole process).
 #
-#   scripts/run_forecasting.sh [OUT_DIR] [SEEDS]     (defaults: runs/forecasting, "1")
+#   scripts/run_forecasting.sh [OUT_DIR] [SEEDS] [NAMES]   (defaults: runs/forecasting, "1", all)
 #
 # SEEDS="1 2 3" repeats every run with each seed (the tables report seed 1; the spread over
-# seeds goes into the text). Per run it writes NAME-recurrent.log, NAME-recurrent.json (eval
+# seeds goes into the text); NAMES picks runs, e.g. "airline temperatures sunspots". Per run it writes NAME-recurrent.log, NAME-recurrent.json (eval
 # --json on the test segment), NAME-recurrent.time, NAME.png (forecast vs actual),
 # NAME-pytorch.json and NAME-pytorch.time; seeds other than 1 get a -sN suffix.
 # Needs the .NET SDK and Debian's PyTorch (python3-torch, python3-numpy; run as /usr/bin/python3).
@@ -15,6 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-runs/forecasting}
 seeds=${2:-1}
+names=${3:-airline temperatures sunspots pm25-1h pm25-24h}
 data=../shared/data
 mkdir -p "$out"
 dotnet build src/Recurrent.Cli -c Release -v q -nologo >/dev/null
@@ -25,6 +26,7 @@ export OMP_WAIT_POLICY=PASSIVE
 # run NAME DATA ARGS...: both implementations on one recipe, for every seed.
 run() {
     local name=$1 file=$2; shift 2
+    [[ " $names " == *" $name "* ]] || return 0
     for seed in $seeds; do
         local tag=$name; [ "$seed" = 1 ] || tag=$name-s$seed
         rm -rf "$out/$tag-recurrent"

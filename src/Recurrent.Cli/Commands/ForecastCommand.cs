@@ -251,7 +251,8 @@ public static class ForecastCommand
         if (last > 0) firstRow = Math.Max(firstRow, lastRow - last + 1);
         // Windows h apart, counted back from the last one so that the end of the segment is covered.
         var shown = windows.Where(w => (windows[^1].Origin - w.Origin) % h == 0 && w.Origin + 1 >= firstRow).ToList();
-        var chart = new LineChart($"{string.Join(", ", evaluation.Targets)}: forecast vs actual ({segment.ToString().ToLowerInvariant()}, h = {h})", "time", "value") { DateAxis = true, LegendAt = ScottPlot.Alignment.UpperLeft };
+        string part = firstRow > windows[0].Origin + 1 ? $", its last {lastRow - firstRow + 1} rows" : "";
+        var chart = new LineChart($"{string.Join(", ", evaluation.Targets)}: forecast vs actual ({segment.ToString().ToLowerInvariant()}{part}, h = {h})", "time", "value") { DateAxis = true, LegendAt = ScottPlot.Alignment.UpperLeft };
         for (int j = 0; j < J; j++)
         {
             int column = series.ColumnIndex(evaluation.Targets[j]);
