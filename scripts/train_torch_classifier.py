@@ -23,6 +23,7 @@ import json
 import os
 import random
 import resource
+import sys
 import time
 
 import torch
@@ -95,12 +96,16 @@ def pad(examples, rows, vocab):
 
 
 def scores(model, examples, vocab, classes):
+    """(accuracy, macro-F1, mean cross-entropy) of the model on the examples."""
     model.eval()
     confusion = [[0] * classes for _ in range(classes)]
+    loss_sum = 0.0
     with torch.no_grad():
         for rows in batches(examples, 256, False, None):
             x, lengths, y = pad(examples, rows, vocab)
-            for t, p in zip(y.tolist(), model(x, lengths).argmax(1).tolist()):
+            logits = model(x, lengths)
+            loss_sum += float(nn.functional.cross_entropy(logits, y, reduction="sum"))
+            for t, p in zip(y.tolist(), logits.argmax(1).tolist()):
                 confusion[t][p] += 1
     total = sum(map(sum, confusion))
     accuracy = sum(confusion[k][k] for k in range(classes)) / total
@@ -113,7 +118,7 @@ def scores(model, examples, vocab, classes):
         p = confusion[k][k] / predicted if predicted else 0.0
         r = confusion[k][k] / support if support else 0.0
         f1s.append(2 * p * r / (p + r) if p + r else 0.0)
-    return accuracy, sum(f1s) / len(f1s)
+    return accuracy, sum(f1s) / len(f1s), loss_sum / total
 
 
 def main():
@@ -133,6 +138,8 @@ def main():
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--clip", type=float, default=5.0)
     ap.add_argument("--stop-patience", type=int, default=0)
+    ap.add_argument("--plateau", action="store_true", help="halve the rate when the validation loss does not improve for --patience epochs (as --schedule plateau --decay-factor 0.5)")
+    ap.add_argument("--patience", type=int, default=1)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
@@ -176,6 +183,7 @@ def main():
     model = Classifier(args.cell, vocab, args.embed, F, args.hidden, args.layers, not args.unidirectional, args.dropout, len(labels))
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
     loss_fn = nn.CrossEntropyLoss()
+    plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, "min", factor=0.5, patience=args.patience) if args.plateau else None
     best, best_state, stale, epochs = -1.0, None, 0, 0
     start = time.perf_counter()
     for epoch in range(args.epochs):
@@ -189,7 +197,10 @@ def main():
                 nn.utils.clip_grad_norm_(model.parameters(), args.clip)
             optimizer.step()
         epochs += 1
-        accuracy, _ = scores(model, data["valid"], vocab, len(labels))
+        accuracy, _, valid_loss = scores(model, data["valid"], vocab, len(labels))
+        if plateau is not None:
+            plateau.step(valid_loss)
+        print(f"epoch {epoch + 1}: valid loss {valid_loss:.4f} accuracy {accuracy:.4f} ({time.perf_counter() - start:.0f} s)", file=sys.stderr, flush=True)
         if accuracy > best:
             best, stale = accuracy, 0
             best_state = {k: v.clone() for k, v in model.state_dict().items()}
@@ -199,7 +210,7 @@ def main():
                 break
     seconds = time.perf_counter() - start
     model.load_state_dict(best_state)
-    accuracy, macro_f1 = scores(model, data["test"], vocab, len(labels))
+    accuracy, macro_f1, _ = scores(model, data["test"], vocab, len(labels))
     print(json.dumps({"peer": "pytorch", "torch": torch.__version__, "threads": args.threads, "epochs": epochs, "valid_accuracy": best,
                       "test_accuracy": accuracy, "test_macro_f1": macro_f1, "test_examples": len(data["test"]),
                       "train_seconds": round(seconds, 1), "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}))
