@@ -122,8 +122,10 @@ public sealed class LanguageModel
     /// <summary>
     /// Logits [T·B, V] (a workspace) for ids [T·B]. The state is read as the initial state and
     /// replaced by the final state (the carry of truncated BPTT; no gradient flows into it).
+    /// <paramref name="keepForBackward"/> false runs the recurrent stack as an inference forward
+    /// (same logits, no activations kept; <see cref="Backward"/> cannot follow).
     /// </summary>
-    public Tensor Forward(int[] ids, int T, int B, RecurrentState state, bool training = false, Rng? rng = null)
+    public Tensor Forward(int[] ids, int T, int B, RecurrentState state, bool training = false, Rng? rng = null, bool keepForBackward = true)
     {
         if (T < 1 || B < 1) throw new ArgumentOutOfRangeException(nameof(T), $"Need at least one step and one sequence; got T={T}, B={B}.");
         if (ids.Length < T * B) throw new ArgumentException($"ids holds {ids.Length} values; expected T·B = {T * B}.", nameof(ids));
@@ -132,7 +134,7 @@ public sealed class LanguageModel
         var embedded = Encoder.Forward(ids, T * B);
         _embedded.Resize(T, B, E);
         _inputDropout.Forward(embedded.Span, _embedded.Span, training, rng);
-        var result = Rnn.Forward(_embedded, null, state.H, state.C, training, rng);
+        var result = Rnn.Forward(_embedded, null, state.H, state.C, training, rng, keepForBackward);
         result.HN.Span.CopyTo(state.H.Span);
         result.CN?.Span.CopyTo(state.C!.Span);
         _hidden.Resize(T * B, H);
@@ -143,6 +145,8 @@ public sealed class LanguageModel
     /// <summary>Backpropagates d(loss)/d(logits) [T·B, V] from the last Forward; accumulates every parameter gradient.</summary>
     public void Backward(ReadOnlySpan<float> dLogits)
     {
+        if (!Rnn.KeepsForBackward)
+            throw RecurrentLayer.NoActivationsForBackward();
         var dHidden = Decoder.Backward(dLogits);
         _dHidden.Resize(_embedded.Dim(0), _embedded.Dim(1), Config.HiddenSize);
         _outputDropout.Backward(dHidden.Span, _dHidden.Span);

@@ -178,7 +178,7 @@ public sealed class LanguageModelTrainer
         for (int w = 0; w < batches.WindowCount; w++)
         {
             int T = batches.GetWindow(w, inputs, targets);
-            var logits = model.Forward(inputs, T, batch, state);
+            var logits = model.Forward(inputs, T, batch, state, keepForBackward: false);
             var (s, c) = SoftmaxCrossEntropy.Evaluate(logits.Span, targets.AsSpan(0, T * batch), model.Config.VocabularySize);
             sum += s; count += c;
         }
