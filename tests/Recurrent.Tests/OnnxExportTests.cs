@@ -97,7 +97,7 @@ public class OnnxExportTests(ITestOutputHelper output)
         Tensor? cN;
         if (ragged)
         {
-            // LanguageModel.Forward takes no lengths: the same function, layer by layer.
+            // SequenceModel.Forward(ids, T, B) takes no lengths: the same function, layer by layer.
             var embedded = new Tensor(model.Encoder!.Forward(ids, T * B).Span.ToArray(), T, B, E);
             var result = model.Rnn.Forward(embedded, RaggedLengths, h0, c0);
             (hN, cN) = (result.HN.Clone(), result.CN?.Clone());
