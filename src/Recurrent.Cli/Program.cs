@@ -17,6 +17,7 @@ public static class Program
         root.Subcommands.Add(EvalCommand.Create());
         root.Subcommands.Add(NextCommand.Create());
         root.Subcommands.Add(GradientsCommand.Create());
+        root.Subcommands.Add(ExportCommand.Create());
 
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
