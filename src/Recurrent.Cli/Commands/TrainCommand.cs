@@ -48,6 +48,7 @@ public static class TrainCommand
         var seed = CommonOptions.Seed();
         var threads = CommonOptions.Threads();
         var outDir = new Option<string>("--out", "-o") { Description = "Output directory: best.ckpt, latest.ckpt, metrics.jsonl, loss.png.", DefaultValueFactory = _ => "run" };
+        var init = new Option<string?>("--init") { Description = "Fine-tune: start from this checkpoint's weights and vocabulary (e.g. one made by 'recurrent import'); the model options are taken from it." };
         var resume = new Option<bool>("--resume") { Description = "Continue the run saved in --out/latest.ckpt (bit-identical at the same thread count)." };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "No progress output." };
 
@@ -55,7 +56,7 @@ public static class TrainCommand
         {
             data, valid, split, level, cell, layers, hidden, embed, dropout, tie, minCount, maxVocab, batch, bptt, epochs, minutes,
             lr, optimizer, momentum, nesterov, weightDecay, clip, clipValue, schedule, decaySteps, decayFactor, patience, warmup,
-            evalEvery, seed, threads, outDir, resume, quiet,
+            evalEvery, seed, threads, outDir, init, resume, quiet,
         };
         command.SetAction(r => CliErrors.Run(() =>
         {
@@ -71,7 +72,7 @@ public static class TrainCommand
             };
             options.Validate();
             var request = new TrainingRequest(r.GetValue(data)!, r.GetValue(valid), r.GetValue(split), r.GetValue(level) == "word" ? TokenLevel.Word : TokenLevel.Char,
-                r.GetValue(minCount), r.GetValue(maxVocab), r.GetValue(outDir)!, r.GetValue(resume), r.GetValue(quiet));
+                r.GetValue(minCount), r.GetValue(maxVocab), r.GetValue(outDir)!, r.GetValue(resume), r.GetValue(quiet), r.GetValue(init));
             var model = new ModelRequest(ParseCell(r.GetValue(cell)!), r.GetValue(layers), r.GetValue(hidden), r.GetValue(embed), r.GetValue(dropout), r.GetValue(tie));
             Execute(request, model, options);
             return 0;
@@ -87,11 +88,12 @@ public static class TrainCommand
         _ => CellType.Lstm,
     };
 
-    public sealed record TrainingRequest(string Data, string? Valid, double Split, TokenLevel Level, int MinCount, int MaxVocab, string OutDir, bool Resume, bool Quiet);
+    public sealed record TrainingRequest(string Data, string? Valid, double Split, TokenLevel Level, int MinCount, int MaxVocab, string OutDir, bool Resume, bool Quiet, string? Init = null);
     public sealed record ModelRequest(CellType Cell, int Layers, int Hidden, int Embed, float Dropout, bool Tie);
 
     public static TrainingSummary Execute(TrainingRequest request, ModelRequest modelRequest, TrainingOptions options)
     {
+        if (request.Resume && request.Init is not null) throw new ArgumentException("--init starts a new run from a model and --resume continues a run: give one of them.");
         if (request.MinCount < 1) throw new ArgumentException($"--min-count is {request.MinCount}; it must be at least 1.");
         if (request.MaxVocab < 0 || request.MaxVocab is > 0 and < 3) throw new ArgumentException($"--max-vocab is {request.MaxVocab}; it must be 0 (all) or at least 3.");
         string trainText = TextCorpus.ReadFile(request.Data);
@@ -111,6 +113,17 @@ public static class TrainCommand
             var resumed = checkpoint.Training with { Epochs = Math.Max(checkpoint.Training.Epochs, options.Epochs), MaxMinutes = options.MaxMinutes };
             trainer = Trainer.Resume(checkpoint, latest, new TokenStream(train, resumed.Batch, resumed.Bptt), TokenStream.ForEvaluation(validIds, resumed.EvalBatch, resumed.Bptt), request.OutDir, resumed);
         }
+        else if (request.Init is not null)
+        {
+            if (Directory.Exists(request.OutDir) && File.Exists(latest))
+                throw new IOException($"'{request.OutDir}' already holds a training run; use --resume to continue it or choose another --out.");
+            string initPath = ModelFiles.Resolve(request.Init);
+            var start = Checkpoint.Load(initPath);
+            if (!start.Model.IsLanguageModel) throw new ArgumentException($"--init '{initPath}' is not a language model; 'recurrent train' fine-tunes language models.");
+            vocabulary = Vocabulary.FromJson(start.VocabularyJson);
+            var (train, validIds) = Encode(vocabulary, trainText, validText, request);
+            trainer = Trainer.ForLanguageModel(start.CreateModel(initPath), vocabulary, train, validIds, options, request.OutDir);
+        }
         else
         {
             vocabulary = request.Level == TokenLevel.Char
@@ -128,7 +141,7 @@ public static class TrainCommand
         if (!request.Quiet)
         {
             var c = trainer.Model.Config;
-            Console.WriteLine($"{(request.Resume ? "resuming" : "training")} {c.Cell} {c.Layers}x{c.HiddenSize} (embed {c.EmbeddingSize}, {trainer.Model.ParameterCount:N0} parameters) on {vocabulary.Count} {(vocabulary.Level == TokenLevel.Char ? "characters" : "words")}; output in {request.OutDir}");
+            Console.WriteLine($"{(request.Resume ? "resuming" : request.Init is not null ? "fine-tuning" : "training")} {c.Cell} {c.Layers}x{c.HiddenSize} (embed {c.EmbeddingSize}, {trainer.Model.ParameterCount:N0} parameters) on {vocabulary.Count} {(vocabulary.Level == TokenLevel.Char ? "characters" : "words")}; output in {request.OutDir}");
         }
         string unit = vocabulary.Level == TokenLevel.Char ? "char" : "word";
         var summary = TrainingView.Run(trainer, request.Quiet, unit);
