@@ -205,7 +205,7 @@ public static class TorchModel
         try { report = model.LoadStateDict(tensors, strict); }
         catch (ArgumentException e)
         {
-            string detail = e.Message.Split('\n')[0].Replace($" (Parameter '{e.ParamName}')", "");
+            string detail = e.Message.Split('\n')[0].Replace($" (Parameter '{e.ParamName}')", "").Replace("The state dict does not match the model: ", "");
             throw new ArgumentException($"'{weightsPath}' does not fit the model of '{configPath}': {detail}", e);
         }
         return new TorchImportResult(model, report, notes);
