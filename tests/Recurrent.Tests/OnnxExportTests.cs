@@ -13,7 +13,7 @@ namespace Recurrent.Tests;
 /// (relative L2 error ≤ 1e-5). With RECURRENT_ONNX_DIR set, every exported model is also
 /// saved there (for scripts/check_onnx.py).
 /// </summary>
-public class OnnxExportTests(ITestOutputHelper output)
+public partial class OnnxExportTests(ITestOutputHelper output)
 {
     private const double Tolerance = 1e-5;
     private const int T = 6, InputSize = 5, H = 7;
