@@ -142,7 +142,7 @@ public static class ClassifyCommand
                 summary = Run(classifier, trainPart, validPart, options, dir, r.GetValue(resume), isQuiet, cancel);
                 test = testPart.Count > 0 ? classifier.Evaluate(testPart) : null;
             }
-            LossPlot.Write(dir);
+            LossPlot.Write(dir, "cross-entropy (nats/sequence)");
             if (!isQuiet)
             {
                 Console.WriteLine($"done: {summary.Steps} steps{(summary.StoppedEarly ? " (stopped early)" : "")}, {summary.Elapsed:hh\\:mm\\:ss}; best model {summary.BestCheckpoint}");
