@@ -19,6 +19,8 @@ public static class Program
         root.Subcommands.Add(GradientsCommand.Create());
         root.Subcommands.Add(ClassifyCommand.Create());
         root.Subcommands.Add(ForecastCommand.Create());
+        root.Subcommands.Add(ExportCommand.Create());
+        root.Subcommands.Add(ImportCommand.Create());
 
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)

@@ -56,7 +56,7 @@ public sealed class TrainedRun : IDisposable
     public void Dispose() => Dir.Dispose();
 }
 
-public class CliTests(TrainedRun run) : IClassFixture<TrainedRun>
+public partial class CliTests(TrainedRun run) : IClassFixture<TrainedRun>
 {
     [Fact]
     public void TrainWritesCheckpointsMetricsAndPlot()

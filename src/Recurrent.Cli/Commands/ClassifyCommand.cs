@@ -104,7 +104,8 @@ public static class ClassifyCommand
             if (data.IsSeries(r))
             {
                 var all = data.Series(r);
-                var (trainPart, validPart, testPart) = SplitSeries(all, r.GetValue(groups), r.GetValue(testGroup), fractions, options.Seed);
+                var (trainIds, validIds, testIds) = SplitSeries(all, r.GetValue(groups), r.GetValue(testGroup), fractions, options.Seed);
+                var (trainPart, validPart, testPart) = (Items(trainIds), Items(validIds), Items(testIds));
                 SeriesClassifier classifier;
                 if (r.GetValue(resume)) classifier = SeriesClassifier.Load(latest, out _);
                 else
@@ -113,6 +114,7 @@ public static class ClassifyCommand
                     foreach (var (k, v) in notes) classifier.Notes[k] = v;
                     ModelOptionSet.Validate(classifier.Model.Config);
                 }
+                WriteSplit(dir, new { train = Ids(trainIds), valid = Ids(validIds), test = Ids(testIds) });
                 Announce(isQuiet, r.GetValue(resume), classifier.Model, $"{trainPart.Count} training / {validPart.Count} validation / {testPart.Count} test sequences, {classifier.Labels.Count} classes", dir);
                 summary = Run(classifier, trainPart, validPart, options, dir, r.GetValue(resume), isQuiet, cancel);
                 test = testPart.Count > 0 ? classifier.Evaluate(testPart) : null;
@@ -135,11 +137,12 @@ public static class ClassifyCommand
                     foreach (var (k, v) in notes) classifier.Notes[k] = v;
                     ModelOptionSet.Validate(classifier.Model.Config);
                 }
+                WriteSplit(dir, new { train = Pairs(trainPart), valid = Pairs(validPart), test = Pairs(testPart) });
                 Announce(isQuiet, r.GetValue(resume), classifier.Model, $"{trainPart.Count} training / {validPart.Count} validation / {testPart.Count} test texts, {classifier.Labels.Count} classes, {classifier.Tokens.Count} {(tokenLevel == TokenLevel.Word ? "words" : "characters")}", dir);
                 summary = Run(classifier, trainPart, validPart, options, dir, r.GetValue(resume), isQuiet, cancel);
                 test = testPart.Count > 0 ? classifier.Evaluate(testPart) : null;
             }
-            LossPlot.Write(dir);
+            LossPlot.Write(dir, "cross-entropy (nats/sequence)");
             if (!isQuiet)
             {
                 Console.WriteLine($"done: {summary.Steps} steps{(summary.StoppedEarly ? " (stopped early)" : "")}, {summary.Elapsed:hh\\:mm\\:ss}; best model {summary.BestCheckpoint}");
@@ -169,6 +172,21 @@ public static class ClassifyCommand
         return labels.Select(l => (float)(total / (labels.Count * (double)counts[l]))).ToArray();
     }
 
+    /// <summary>The file in the output directory that lists the parts of the split, so other tools (e.g. a PyTorch twin) can train and test on exactly the same examples.</summary>
+    public const string SplitFile = "split.json";
+
+    private static void WriteSplit(string dir, object parts)
+    {
+        Directory.CreateDirectory(dir);
+        Serialization.AtomicFile.Write(Path.Combine(dir, SplitFile), stream => JsonSerializer.Serialize(stream, parts));
+    }
+
+    private static string[][] Pairs(List<Labeled<string>> part) => part.Select(x => new[] { x.Input, x.Label }).ToArray();
+
+    private static string[] Ids(List<(string Id, Labeled<float[]> Item, int Features)> part) => part.Select(x => x.Id).ToArray();
+
+    private static List<Labeled<float[]>> Items(List<(string Id, Labeled<float[]> Item, int Features)> part) => part.Select(x => x.Item).ToList();
+
     private static void Announce(bool quiet, bool resume, Models.SequenceModel model, string what, string dir)
     {
         if (quiet) return;
@@ -188,7 +206,8 @@ public static class ClassifyCommand
     private static (List<Labeled<float[]>>, List<Labeled<float[]>>, List<Labeled<float[]>>) SplitSeries(List<(string Id, Labeled<float[]> Item, int Features)> all, IDictionary<string, string> notes)
     {
         var (fractions, seed) = SplitNotes(notes);
-        return SplitSeries(all, notes.TryGetValue("groups", out var g) ? g : null, notes.TryGetValue("test_group", out var t) ? t : null, fractions, seed);
+        var (train, valid, test) = SplitSeries(all, notes.TryGetValue("groups", out var g) ? g : null, notes.TryGetValue("test_group", out var t) ? t : null, fractions, seed);
+        return (Items(train), Items(valid), Items(test));
     }
 
     private static ((double Train, double Valid) Fractions, ulong Seed) SplitNotes(IDictionary<string, string> notes)
@@ -208,25 +227,21 @@ public static class ClassifyCommand
         throw new ArgumentException($"--split is '{text}'; it must be two positive fractions 'train,valid' adding up to at most 1, e.g. 0.8,0.1.");
     }
 
-    private static (List<Labeled<float[]>> Train, List<Labeled<float[]>> Valid, List<Labeled<float[]>> Test) SplitSeries(
+    private static (List<(string Id, Labeled<float[]> Item, int Features)> Train, List<(string Id, Labeled<float[]> Item, int Features)> Valid, List<(string Id, Labeled<float[]> Item, int Features)> Test) SplitSeries(
         List<(string Id, Labeled<float[]> Item, int Features)> all, string? groupsFile, string? testGroup, (double Train, double Valid) fractions, ulong seed)
     {
         if ((groupsFile is null) != (testGroup is null)) throw new ArgumentException("--groups and --test-group go together.");
-        if (groupsFile is null)
-        {
-            var (train, valid, test) = Splits.StratifiedSplit(all, x => x.Item.Label, fractions.Train, fractions.Valid, seed);
-            return (train.Select(x => x.Item).ToList(), valid.Select(x => x.Item).ToList(), test.Select(x => x.Item).ToList());
-        }
+        if (groupsFile is null) return Splits.StratifiedSplit(all, x => x.Item.Label, fractions.Train, fractions.Valid, seed);
         var groupOf = SequenceFolderReader.ReadPairs(groupsFile).ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
         foreach (var (id, _, _) in all)
             if (!groupOf.ContainsKey(id)) throw new ArgumentException($"--groups '{groupsFile}' has no group for sequence '{id}'.");
-        var held = all.Where(x => groupOf[x.Id] == testGroup).Select(x => x.Item).ToList();
+        var held = all.Where(x => groupOf[x.Id] == testGroup).ToList();
         if (held.Count == 0) throw new ArgumentException($"--test-group '{testGroup}' holds no sequence.");
         var rest = all.Where(x => groupOf[x.Id] != testGroup).ToList();
         // Validation takes its share of the remaining sequences, stratified.
         double validShare = fractions.Valid / (fractions.Train + fractions.Valid);
         var (t, v, _) = Splits.StratifiedSplit(rest, x => x.Item.Label, 1 - validShare, validShare, seed);
-        return (t.Select(x => x.Item).ToList(), v.Select(x => x.Item).ToList(), held);
+        return (t, v, held);
     }
 
     private static Command Eval()

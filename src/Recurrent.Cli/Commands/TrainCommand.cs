@@ -24,12 +24,13 @@ public static class TrainCommand
         var bptt = new Option<int>("--bptt") { Description = "Truncated BPTT window (char-rnn: -seq_length).", DefaultValueFactory = _ => 64 };
         var training = new TrainingOptionSet("Parallel streams (char-rnn: -batch_size).", batch: 32, epochs: 10, lr: 2e-3f, evalBatch: 10);
         var outDir = new Option<string>("--out", "-o") { Description = "Output directory: best.ckpt, latest.ckpt, metrics.jsonl, loss.png.", DefaultValueFactory = _ => "run" };
+        var init = new Option<string?>("--init") { Description = "Fine-tune: start from this checkpoint's weights and vocabulary (e.g. one made by 'recurrent import'); the model options are taken from it." };
         var resume = new Option<bool>("--resume") { Description = "Continue the run saved in --out/latest.ckpt (bit-identical at the same thread count)." };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "No progress output." };
 
         var command = new Command("train", "Train a character- or word-level language model with truncated BPTT.")
         {
-            data, valid, split, level, tie, minCount, maxVocab, bptt, outDir, resume, quiet,
+            data, valid, split, level, tie, minCount, maxVocab, bptt, outDir, init, resume, quiet,
         };
         shape.AddTo(command);
         training.AddTo(command);
@@ -37,7 +38,7 @@ public static class TrainCommand
         {
             var options = training.Read(r, r.GetValue(bptt));
             var request = new TrainingRequest(r.GetValue(data)!, r.GetValue(valid), r.GetValue(split), r.GetValue(level) == "word" ? TokenLevel.Word : TokenLevel.Char,
-                r.GetValue(minCount), r.GetValue(maxVocab), r.GetValue(outDir)!, r.GetValue(resume), r.GetValue(quiet));
+                r.GetValue(minCount), r.GetValue(maxVocab), r.GetValue(outDir)!, r.GetValue(resume), r.GetValue(quiet), r.GetValue(init));
             var s = shape.Read(r);
             Execute(request, new ModelRequest(s.Cell, s.Layers, s.HiddenSize, s.EmbeddingSize, s.Dropout, r.GetValue(tie)), options, cancel);
             return 0;
@@ -45,11 +46,12 @@ public static class TrainCommand
         return command;
     }
 
-    public sealed record TrainingRequest(string Data, string? Valid, double Split, TokenLevel Level, int MinCount, int MaxVocab, string OutDir, bool Resume, bool Quiet);
+    public sealed record TrainingRequest(string Data, string? Valid, double Split, TokenLevel Level, int MinCount, int MaxVocab, string OutDir, bool Resume, bool Quiet, string? Init = null);
     public sealed record ModelRequest(CellType Cell, int Layers, int Hidden, int Embed, float Dropout, bool Tie);
 
     public static TrainingSummary Execute(TrainingRequest request, ModelRequest modelRequest, TrainingOptions options, CancellationToken cancel = default)
     {
+        if (request.Resume && request.Init is not null) throw new ArgumentException("--init starts a new run from a model and --resume continues a run: give one of them.");
         if (request.MinCount < 1) throw new ArgumentException($"--min-count is {request.MinCount}; it must be at least 1.");
         if (request.MaxVocab < 0 || request.MaxVocab is > 0 and < 3) throw new ArgumentException($"--max-vocab is {request.MaxVocab}; it must be 0 (all) or at least 3.");
         string trainText = TextCorpus.ReadFile(request.Data);
@@ -69,6 +71,17 @@ public static class TrainCommand
             var resumed = checkpoint.Training with { Epochs = Math.Max(checkpoint.Training.Epochs, options.Epochs), MaxMinutes = options.MaxMinutes };
             trainer = Trainer.Resume(checkpoint, latest, new TokenStream(train, resumed.Batch, resumed.Bptt), TokenStream.ForEvaluation(validIds, resumed.EvalBatch, resumed.Bptt), request.OutDir, resumed);
         }
+        else if (request.Init is not null)
+        {
+            if (Directory.Exists(request.OutDir) && File.Exists(latest))
+                throw new IOException($"'{request.OutDir}' already holds a training run; use --resume to continue it or choose another --out.");
+            string initPath = ModelFiles.Resolve(request.Init);
+            var start = Checkpoint.Load(initPath);
+            if (!start.Model.IsLanguageModel) throw new ArgumentException($"--init '{initPath}' is not a language model; 'recurrent train' fine-tunes language models.");
+            vocabulary = Vocabulary.FromJson(start.VocabularyJson);
+            var (train, validIds) = Encode(vocabulary, trainText, validText, request);
+            trainer = Trainer.ForLanguageModel(start.CreateModel(initPath), vocabulary, train, validIds, options, request.OutDir);
+        }
         else
         {
             vocabulary = request.Level == TokenLevel.Char
@@ -85,7 +98,7 @@ public static class TrainCommand
         if (!request.Quiet)
         {
             var c = trainer.Model.Config;
-            Console.WriteLine($"{(request.Resume ? "resuming" : "training")} {c.Cell} {c.Layers}x{c.HiddenSize} (embed {c.EmbeddingSize}, {trainer.Model.ParameterCount:N0} parameters) on {vocabulary.Count} {(vocabulary.Level == TokenLevel.Char ? "characters" : "words")}; output in {request.OutDir}");
+            Console.WriteLine($"{(request.Resume ? "resuming" : request.Init is not null ? "fine-tuning" : "training")} {c.Cell} {c.Layers}x{c.HiddenSize} (embed {c.EmbeddingSize}, {trainer.Model.ParameterCount:N0} parameters) on {vocabulary.Count} {(vocabulary.Level == TokenLevel.Char ? "characters" : "words")}; output in {request.OutDir}");
         }
         string unit = vocabulary.Level == TokenLevel.Char ? "char" : "word";
         var summary = TrainingView.Run(trainer, request.Quiet, unit, cancel);

@@ -234,7 +234,7 @@ public sealed class Trainer
         {
             var batch = data.GetBatch(0, i);
             if (data.CarriesState) state ??= model.NewState(batch.Size);
-            var loss = model.Loss(model.Forward(batch, state), batch, backward: false);
+            var loss = model.Loss(model.Forward(batch, state, keepForBackward: false), batch, backward: false);
             sum += loss.Loss * loss.Count;
             count += loss.Count;
             correct += loss.Correct;
