@@ -18,6 +18,7 @@ public static class Program
         root.Subcommands.Add(NextCommand.Create());
         root.Subcommands.Add(GradientsCommand.Create());
         root.Subcommands.Add(ClassifyCommand.Create());
+        root.Subcommands.Add(ServeCommand.Create());
 
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
