@@ -52,12 +52,14 @@ public static class StaticAssets
 /// <summary>
 /// Builds the web application of <c>recurrent serve</c>: Kestrel on one address (loopback by
 /// default), the page, the JSON API (<see cref="ServeApi"/>), and the guards around them: host
-/// filtering on loopback (no DNS rebinding), request size limits, JSON errors with a message and
+/// checks on loopback (no DNS rebinding), request size limits, JSON errors with a message and
 /// no stack trace for every 4xx and 5xx, a content security policy that lets the page load
 /// nothing from elsewhere.
 /// </summary>
 public static class ServeApp
 {
+    private static readonly string[] LoopbackHosts = ["localhost", "127.0.0.1", "[::1]"];
+
     public static WebApplication Build(ServedModel served, IPAddress host, int port, Action<IWebHostBuilder>? configure = null, TextWriter? log = null)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
@@ -76,20 +78,13 @@ public static class ServeApp
             k.Limits.MaxRequestHeadersTotalSize = 32 * 1024;
             k.Listen(host, port);
         });
-        if (IPAddress.IsLoopback(host))
-        {
-            // A page elsewhere cannot reach this server by pointing its own host name at 127.0.0.1.
-            builder.Services.Configure<HostFilteringOptions>(o =>
-            {
-                o.AllowedHosts = ["localhost", "127.0.0.1", "[::1]"];
-                o.IncludeFailureMessage = false;
-            });
-        }
-        else builder.Services.Configure<HostFilteringOptions>(o => o.AllowedHosts = ["*"]);
+        // Host names are checked below, with a JSON answer; the framework's own filter lets every name through to that check.
+        builder.Services.Configure<HostFilteringOptions>(o => o.AllowedHosts = ["*"]);
         configure?.Invoke(builder.WebHost);
 
         var app = builder.Build();
         var errors = log ?? Console.Error;
+        bool loopbackOnly = IPAddress.IsLoopback(host);
         app.Use(async (ctx, next) =>
         {
             var headers = ctx.Response.Headers;
@@ -98,6 +93,9 @@ public static class ServeApp
             headers.ContentSecurityPolicy = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'";
             try
             {
+                // On loopback, a page elsewhere cannot reach this server by pointing its own host name at 127.0.0.1 (DNS rebinding).
+                if (loopbackOnly && !LoopbackHosts.Contains(ctx.Request.Host.Host))
+                    throw new ApiException(400, $"This server answers only to the host names {string.Join(", ", LoopbackHosts)}.");
                 await next(ctx);
             }
             catch (ApiException e)
@@ -128,14 +126,12 @@ public static class ServeApp
             var ctx = status.HttpContext;
             string message = ctx.Response.StatusCode switch
             {
-                400 => "Bad request (this server answers only to the host names localhost, 127.0.0.1 and [::1]).",
                 404 => $"Nothing here: {ctx.Request.Path}.",
                 405 => $"{ctx.Request.Method} is not allowed on {ctx.Request.Path}.",
                 _ => ReasonPhrases.GetReasonPhrase(ctx.Response.StatusCode),
             };
             await WriteErrorAsync(ctx, ctx.Response.StatusCode, message);
         });
-        app.UseHostFiltering();
 
         var assets = StaticAssets.All;
         app.MapGet("/", (HttpContext ctx) => Asset(ctx, assets, "index.html"));
