@@ -1,9 +1,6 @@
 using System.CommandLine;
 using System.Net;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.DependencyInjection;
 using Recurrent.Cli.Serve;
 
 namespace Recurrent.Cli.Commands;
@@ -55,7 +52,7 @@ public static class ServeCommand
             return 130;
         }
         served!.WarmUp();
-        var url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        var url = ServeApp.Address(app);
         var card = served.Card;
         Console.WriteLine($"recurrent serve: {card.Name} ({card.Cell} {card.Layers}x{card.HiddenSize}, {card.Parameters:N0} parameters, {card.VocabularySize} {card.VocabularyLevel}s) at {url}/");
         if (served.ReferenceSource is not null) Console.WriteLine($"reference text for 'find units': {served.ReferenceSource}, {served.ReferenceText!.Count:N0} tokens");

@@ -112,6 +112,7 @@ public static class ServeApi
                     await WriteEventAsync(ctx, "token", new { index = i, text = served.Vocabulary.Render(next) }, token);
                     sent++;
                     if (i + 1 < length) stepper.Step(next);
+                    if (limits.TokenInterval > TimeSpan.Zero) await Task.Delay(limits.TokenInterval, token);
                 }
                 await WriteEventAsync(ctx, "done", new { tokens = sent, seconds = clock.Elapsed.TotalSeconds }, token);
             }

@@ -140,6 +140,11 @@ public static class ServeApp
         return app;
     }
 
+    /// <summary>The address a started application listens on, e.g. http://127.0.0.1:5080.</summary>
+    public static string Address(WebApplication app) =>
+        app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>().Features
+            .Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()!.Addresses.First();
+
     private static IResult Asset(HttpContext ctx, IReadOnlyDictionary<string, (byte[] Content, string Type)> assets, string name)
     {
         if (!assets.TryGetValue(name, out var file)) throw new ApiException(404, $"Nothing here: {ctx.Request.Path}.");

@@ -25,6 +25,8 @@ public sealed record ServeLimits
     /// <summary>Most units one "find units" request may select, and most matches it returns.</summary>
     public int MaxUnits { get; init; } = 20;
     public int MaxMatches { get; init; } = 20;
+    /// <summary>Least time between two streamed tokens (zero: as fast as the model goes); a slower pace for demonstrations and tests of stopping.</summary>
+    public TimeSpan TokenInterval { get; init; } = TimeSpan.Zero;
 
     public static ServeLimits Default { get; } = new();
 }

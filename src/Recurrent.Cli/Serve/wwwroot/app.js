@@ -440,9 +440,18 @@ function renderGates() {
 
 function renderSpanText() {
   const r = S.inspect;
-  const box = $('span-text');
-  colouredText(box, r.tokens, () => null, (t) => `token ${t}`, (t) => (S.span && t >= S.span.start && t < S.span.end ? 'sel' : ''));
-  $('span-label').textContent = S.span ? `span: tokens ${S.span.start}–${S.span.end - 1} “${r.tokens.slice(S.span.start, S.span.end).join(isWord() ? ' ' : '').replace(/\n/g, '⏎')}”` : 'no span selected';
+  colouredText($('span-text'), r.tokens, () => null, (t) => `token ${t}`);
+  markSpan();
+}
+
+/** Marks the selected tokens (classes only: the spans stay, so a drag over them is not disturbed). */
+function markSpan() {
+  const r = S.inspect;
+  for (const span of $('span-text').children) {
+    const t = Number(span.dataset.index);
+    span.classList.toggle('sel', !!S.span && t >= S.span.start && t < S.span.end);
+  }
+  $('span-label').textContent = S.span && r ? `span: tokens ${S.span.start}–${S.span.end - 1} “${r.tokens.slice(S.span.start, S.span.end).join(isWord() ? ' ' : '').replace(/\n/g, '⏎')}”` : 'no span selected';
 }
 
 function setupSpanDrag() {
@@ -457,14 +466,14 @@ function setupSpanDrag() {
     if (i === null) return;
     anchor = i;
     S.span = { start: i, end: i + 1 };
-    renderSpanText();
+    markSpan();
   });
   box.addEventListener('mouseover', (e) => {
     if (anchor === null || !(e.buttons & 1)) return;
     const i = indexOf(e);
     if (i === null) return;
     S.span = { start: Math.min(anchor, i), end: Math.max(anchor, i) + 1 };
-    renderSpanText();
+    markSpan();
   });
   window.addEventListener('mouseup', () => { anchor = null; });
 }
@@ -745,7 +754,7 @@ async function start() {
   $('find-units').addEventListener('click', findUnits);
   $('use-selection').addEventListener('click', () => {
     const span = selectionSpan();
-    if (span) { S.span = span; renderSpanText(); findUnits(); }
+    if (span) { S.span = span; markSpan(); findUnits(); }
     else $('units-result').replaceChildren(el('p', { class: 'error', text: 'Select some text in the text box first.' }));
   });
   setupSpanDrag();
