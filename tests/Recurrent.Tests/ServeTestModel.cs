@@ -36,6 +36,7 @@ public static class ServeTestModel
     private static (TempDir, string, string) Train()
     {
         var dir = new TempDir();
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => dir.Dispose();
         string text = string.Concat(Enumerable.Repeat(Corpus, 12));
         string reference = dir.File("corpus.txt");
         File.WriteAllText(reference, text);
