@@ -256,6 +256,27 @@ public class UnitSearchTests
     }
 
     [Fact]
+    public void ShortGapsJoinARun()
+    {
+        var text = Planted(40, 8, t => t is >= 10 and < 14, 1);
+        var units = UnitSearch.Rank(text, 8, 10, 14, top: 2);
+        var reference = Planted(100, 8, t => t is >= 50 and < 53 or >= 54 and < 56, 4);
+        Assert.Equal((50, 56), UnitSearch.FindMatches(reference, 8, units, 4, 5, maxGap: 1).Select(m => (m.Start, m.End)).Single());
+        Assert.Equal([(50, 53), (54, 56)], UnitSearch.FindMatches(reference, 8, units, 4, 5, maxGap: 0).Select(m => (m.Start, m.End)).Order());
+    }
+
+    [Fact]
+    public void AUnitOnForTheWholeSpanBeatsOneThatSpikesOnce()
+    {
+        // Unit 5 is high on all four steps of the span; unit 1 spikes far higher on one of them only.
+        var s = Planted(40, 8, t => t is >= 10 and < 14, 6);
+        for (int t = 0; t < 40; t++) s[t * 8 + 2] = 0;   // take the planted low unit out
+        s[11 * 8 + 1] = 40f;
+        var top = UnitSearch.Rank(s, 8, 10, 14, top: 2);
+        Assert.Equal(5, top[0].Unit);
+    }
+
+    [Fact]
     public void RejectsEmptyOrWholeSpans()
     {
         var s = Planted(10, 8, _ => false, 3);

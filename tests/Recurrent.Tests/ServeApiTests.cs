@@ -246,17 +246,22 @@ public class ServeApiTests(ServeApiFixture fixture) : IClassFixture<ServeApiFixt
         Assert.Equal("corpus.txt", reference.GetProperty("source").GetString());
         var matches = reference.GetProperty("matches").EnumerateArray().ToList();
         Assert.NotEmpty(matches);
-        // "question" occurs 12 times in the reference; some of the matches lie on it.
+        // Each match is a run where all the units fire (its first and last steps at least; one-step gaps may join runs),
+        // shown with 30 tokens of context either side, and no two contexts overlap.
         var refText = string.Concat(Served.ReferenceText!.Pieces);
-        var spans = matches.Select(m => (Start: m.GetProperty("start").GetInt32(), End: m.GetProperty("end").GetInt32())).ToList();
-        var questions = Enumerable.Range(0, refText.Length - 8).Where(i => refText.AsSpan(i).StartsWith("question")).ToList();
-        Assert.Equal(12, questions.Count);
-        Assert.True(spans.Any(m => questions.Any(q => m.Start < q + 8 && q < m.End)),
-            $"no match on 'question': {string.Join(", ", spans.Select(m => $"'{refText[m.Start..m.End]}'"))}");
-        var best = matches[0];
-        int e = spans[0].End;
-        int from = best.GetProperty("context_start").GetInt32();
-        Assert.Equal(refText[from..Math.Min(refText.Length, e + 40)], string.Concat(best.GetProperty("tokens").EnumerateArray().Select(t => t.GetString())));
+        var spans = new List<(int Start, int End)>();
+        foreach (var m in matches)
+        {
+            int s = m.GetProperty("start").GetInt32(), e = m.GetProperty("end").GetInt32(), from = m.GetProperty("context_start").GetInt32();
+            Assert.Equal(Math.Max(0, s - 30), from);
+            Assert.Equal(refText[from..Math.Min(refText.Length, e + 30)], string.Concat(m.GetProperty("tokens").EnumerateArray().Select(t => t.GetString())));
+            var firing = m.GetProperty("firing").EnumerateArray().Select(f => f.GetSingle()).ToArray();
+            Assert.Equal(1f, firing[s - from]);
+            Assert.Equal(1f, firing[e - 1 - from]);
+            Assert.All(spans, other => Assert.True(e + 30 <= other.Start - 30 || other.End + 30 <= s - 30, "contexts overlap"));
+            spans.Add((s, e));
+        }
+        Assert.True(matches[0].GetProperty("score").GetDouble() >= matches[^1].GetProperty("score").GetDouble());
 
         var cell = await PostOk("/api/units", new { text, start, end = start + 8, state = "cell" });
         Assert.Equal("cell", cell.GetProperty("state").GetString());

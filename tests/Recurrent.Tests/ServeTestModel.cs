@@ -18,6 +18,7 @@ namespace Recurrent.Tests;
 public static class ServeTestModel
 {
     public const string Corpus =
+        "HAMLET:\n" +
         "to be or not to be, that is the question.\n" +
         "whether tis nobler in the mind to suffer\n" +
         "the slings and arrows of outrageous fortune,\n" +

@@ -212,10 +212,16 @@ public static class ServeApi
         if (reference is not null)
         {
             var refStates = reference.States(k, cell);
-            var found = UnitSearch.FindMatches(refStates, trace.Units, units, end - start, limits.MaxMatches, minFraction);
             var firing = UnitSearch.FiringFraction(refStates, trace.Units, units);
             var pieces = served.ReferenceText!.Pieces;
-            const int context = 40;
+            const int context = 30;
+            // The best matches whose contexts do not overlap a better one's.
+            var found = new List<UnitMatch>();
+            foreach (var m in UnitSearch.FindMatches(refStates, trace.Units, units, end - start, 4 * limits.MaxMatches, minFraction))
+            {
+                if (found.Count == limits.MaxMatches) break;
+                if (found.All(f => m.End + context <= f.Start - context || f.End + context <= m.Start - context)) found.Add(m);
+            }
             matches = found.Select(m =>
             {
                 int from = Math.Max(0, m.Start - context), to = Math.Min(pieces.Length, m.End + context);

@@ -35,10 +35,11 @@ public sealed record UnitBaseline(float[] Mean, float[] Std)
 }
 
 /// <summary>
-/// A unit ranked by <see cref="UnitSearch.Rank"/>: <see cref="Score"/> = |μ_span − μ_base| /
-/// √((σ_span² + σ_base²)/2 + 10⁻⁴), an effect size (Cohen's d); <see cref="Sign"/> +1 when the unit is
-/// higher on the span than usual, −1 when lower; it "fires" at a step when Sign·(value − Threshold) &gt; 0,
-/// the threshold being halfway between the two means.
+/// A unit ranked by <see cref="UnitSearch.Rank"/>. <see cref="Sign"/> is +1 when the unit is higher
+/// on the span than usual, −1 when lower; it "fires" at a step when Sign·(value − Threshold) &gt; 0,
+/// the threshold being halfway between the two means. <see cref="Score"/> = d · c: the effect size
+/// d = |μ_span − μ_base| / √((σ_span² + σ_base²)/2 + 10⁻⁴) (Cohen's d) times the share c of the span's
+/// steps on which the unit fires, so a unit that is on for the whole span beats one that spikes once.
 /// </summary>
 public sealed record UnitScore(int Unit, double Score, int Sign, float SpanMean, float BaselineMean, float Threshold)
 {
@@ -78,7 +79,10 @@ public static class UnitSearch
         {
             double diff = span.Mean[j] - background.Mean[j];
             double spread = Math.Sqrt(((double)span.Std[j] * span.Std[j] + (double)background.Std[j] * background.Std[j]) / 2 + 1e-4);
-            scores[j] = new UnitScore(j, Math.Abs(diff) / spread, diff >= 0 ? 1 : -1, span.Mean[j], background.Mean[j], (span.Mean[j] + background.Mean[j]) / 2);
+            var unit = new UnitScore(j, 0, diff >= 0 ? 1 : -1, span.Mean[j], background.Mean[j], (span.Mean[j] + background.Mean[j]) / 2);
+            int on = 0;
+            for (int t = start; t < end; t++) if (unit.Fires(states[t * units + j])) on++;
+            scores[j] = unit with { Score = Math.Abs(diff) / spread * on / (end - start) };
         }
         return scores.OrderByDescending(s => s.Score).ThenBy(s => s.Unit).Take(top).ToList();
     }
@@ -107,15 +111,18 @@ public static class UnitSearch
 
     /// <summary>
     /// The runs of steps of <paramref name="states"/> [T, H] where at least <paramref name="minFraction"/>
-    /// of the <paramref name="selected"/> units fire, best first: a run's score is its mean firing
-    /// fraction times min(length, L)/max(length, L), L = <paramref name="spanLength"/> (the selected
-    /// span's length), so runs about as long as the selection come first. At most <paramref name="max"/>.
+    /// of the <paramref name="selected"/> units fire (runs split by at most <paramref name="maxGap"/>
+    /// steps that fall short are joined, as LSTMVis allows), best first: a run's score is its mean
+    /// firing fraction times min(length, L)/max(length, L), L = <paramref name="spanLength"/> (the
+    /// selected span's length), so runs about as long as the selection come first. At most <paramref name="max"/>.
     /// </summary>
-    public static IReadOnlyList<UnitMatch> FindMatches(ReadOnlySpan<float> states, int units, IReadOnlyList<UnitScore> selected, int spanLength, int max, double minFraction = 1.0)
+    public static IReadOnlyList<UnitMatch> FindMatches(ReadOnlySpan<float> states, int units, IReadOnlyList<UnitScore> selected, int spanLength, int max,
+        double minFraction = 1.0, int maxGap = 1)
     {
         if (spanLength < 1) throw new ArgumentOutOfRangeException(nameof(spanLength), spanLength, "The span length must be at least 1.");
         if (max < 1) throw new ArgumentOutOfRangeException(nameof(max), max, "Ask for at least one match.");
         if (!(minFraction > 0 && minFraction <= 1)) throw new ArgumentOutOfRangeException(nameof(minFraction), minFraction, "The fraction of units that must fire is in (0, 1].");
+        if (maxGap < 0) throw new ArgumentOutOfRangeException(nameof(maxGap), maxGap, "The gap must be at least 0 steps.");
         var fraction = FiringFraction(states, units, selected);
         float need = (float)minFraction - 1e-6f;
         var matches = new List<UnitMatch>();
@@ -124,10 +131,17 @@ public static class UnitSearch
             if (fraction[t] < need) { t++; continue; }
             int start = t;
             double sum = 0;
-            while (t < fraction.Length && fraction[t] >= need) sum += fraction[t++];
-            int length = t - start;
+            int end = t;   // one past the last step that fired enough
+            while (t < fraction.Length && t - end <= maxGap)
+            {
+                if (fraction[t] >= need) end = t + 1;
+                t++;
+            }
+            t = end;
+            for (int i = start; i < end; i++) sum += fraction[i];
+            int length = end - start;
             double shape = (double)Math.Min(length, spanLength) / Math.Max(length, spanLength);
-            matches.Add(new UnitMatch(start, t, sum / length * shape));
+            matches.Add(new UnitMatch(start, end, sum / length * shape));
         }
         return matches.OrderByDescending(m => m.Score).ThenBy(m => m.Start).Take(max).ToList();
     }

@@ -88,13 +88,13 @@ function label(token) {
 }
 
 /** Tokens as coloured spans; colour(i) gives [r,g,b] or null, title(i) a tooltip. */
-function colouredText(container, tokens, colour, title, classOf) {
+function colouredText(container, tokens, colour, title, classOf, oneLine = false) {
   container.replaceChildren();
   tokens.forEach((token, i) => {
     const rgb = colour(i);
     const span = el('span');
     span.dataset.index = i;
-    if (token === '\n') { span.textContent = '⏎\n'; span.classList.add('nl'); }
+    if (token === '\n') { span.textContent = oneLine ? '⏎' : '⏎\n'; span.classList.add('nl'); }
     else span.textContent = isWord() ? token + ' ' : token;
     if (rgb) {
       span.style.background = css(rgb);
@@ -543,7 +543,7 @@ function renderUnits(answer) {
     line.append(el('span', { class: 'score', text: `#${m.start} · ${m.end - m.start} token${m.end - m.start === 1 ? '' : 's'} · score ${m.score.toFixed(2)}` }));
     const text = el('span');
     colouredText(text, m.tokens, (i) => (m.firing[i] > 0 ? heat(m.firing[i]) : null), (i) => `${Math.round(m.firing[i] * 100)}% fire`,
-      (i) => (m.context_start + i >= m.start && m.context_start + i < m.end ? 'hit' : ''));
+      (i) => (m.context_start + i >= m.start && m.context_start + i < m.end ? 'hit' : ''), true);
     line.append(text);
     list.append(line);
   }
