@@ -184,6 +184,13 @@ public class ServeBrowserTests(BrowserFixture fixture) : IClassFixture<BrowserFi
         Assert.True(await page.Locator("#matches li").CountAsync() >= 1);
         await fixture.ShotAsync(page, "serve-units.png");
 
+        // A unit's row opens the heatmap with the text coloured by that unit.
+        string unit = (await page.GetAttributeAsync("#units-table tr[data-unit]", "data-unit"))!;
+        await page.ClickAsync("#units-table tr[data-unit]");
+        await page.WaitForFunctionAsync($"() => document.body.dataset.rendered === 'hidden' && document.querySelector('#unit-name').textContent === '{unit}'");
+        await fixture.ShotAsync(page, "serve-unit.png");
+        await page.ClickAsync("#tabs button[data-tab=units]");
+
         // The text box's selection works too.
         await page.EvaluateAsync($"() => {{ const t = document.querySelector('#text'); t.setSelectionRange({Text.IndexOf("nobler", StringComparison.Ordinal)}, {Text.IndexOf("nobler", StringComparison.Ordinal) + 6}); }}");
         await page.ClickAsync("#use-selection");

@@ -114,7 +114,7 @@ public sealed record ModelCard
     /// <summary>A <c>recurrent train</c> command with this model's shape and options (the data file is not in older checkpoints: DATA).</summary>
     private static string RebuildCommand(SequenceModelConfig c, TrainingOptions o, Vocabulary vocabulary)
     {
-        string F(double v) => v.ToString(CultureInfo.InvariantCulture);
+        static string F(float v) => v.ToString(CultureInfo.InvariantCulture);
         var parts = new List<string>
         {
             "recurrent train --data DATA", "--level " + (vocabulary.Level == TokenLevel.Char ? "char" : "word"),
@@ -123,7 +123,7 @@ public sealed record ModelCard
             "--optimizer " + o.Optimizer.ToString().ToLowerInvariant(), "--clip " + F(o.ClipNorm), $"--epochs {o.Epochs}",
         };
         if (c.TieWeights) parts.Add("--tie");
-        if (o.MaxMinutes > 0) parts.Add("--minutes " + F(o.MaxMinutes));
+        if (o.MaxMinutes > 0) parts.Add("--minutes " + o.MaxMinutes.ToString(CultureInfo.InvariantCulture));
         if (o.Schedule != ScheduleKind.Constant) parts.Add("--schedule " + o.Schedule.ToString().ToLowerInvariant());
         if (o.EvalEvery > 0) parts.Add($"--eval-every {o.EvalEvery}");
         parts.Add($"--seed {o.Seed}");

@@ -244,6 +244,7 @@ async function refreshInspect() {
   if (key === S.inspectKey && S.inspect) { renderTab(); return; }
   if (S.inspectAbort) S.inspectAbort.abort();
   const abort = S.inspectAbort = new AbortController();
+  document.body.dataset.rendered = '';
   const status = $('inspect-status');
   status.textContent = 'reading…';
   const started = performance.now();
@@ -298,7 +299,7 @@ function unitOrder(values, T, H) {
 function drawHeatmap(canvas, values, T, H, colour, options = {}) {
   const order = options.order || [...Array(H).keys()];
   const width = Math.max(200, (canvas.parentElement.clientWidth || 600) - 2);
-  const cw = Math.max(3, Math.min(18, Math.floor(width / T)));
+  const cw = Math.max(3, Math.min(28, Math.floor(width / T)));
   const ch = options.rowHeight || Math.max(1, Math.min(10, Math.floor((options.height || 420) / H)));
   const stripH = options.strip ? 12 : 0, gap = options.strip ? 3 : 0;
   const labelH = options.labels && cw >= 7 ? 16 : 0;
@@ -568,11 +569,17 @@ function linePlot(series, labels, options = {}) {
   const y = (v) => top + (1 - (v - lo) / (hi - lo)) * (H - top - bottom);
   root.append(svg('line', { x1: left, y1: top, x2: left, y2: H - bottom, stroke: '#999' }));
   root.append(svg('line', { x1: left, y1: H - bottom, x2: W - right, y2: H - bottom, stroke: '#999' }));
-  const ticks = 4;
-  for (let k = 0; k <= ticks; k++) {
-    const v = lo + (hi - lo) * k / ticks;
+  // Log scale: a line at every power of ten (every few when the range is wide); linear: five lines.
+  let ticks = [];
+  if (options.log) {
+    const step = Math.max(1, Math.ceil((Math.ceil(hi) - Math.floor(lo)) / 6));
+    for (let e = Math.ceil(lo); e <= Math.floor(hi); e += step) ticks.push(e);
+    if (ticks.length < 2) ticks = [lo, hi];
+  } else for (let k = 0; k <= 4; k++) ticks.push(lo + (hi - lo) * k / 4);
+  for (const v of ticks) {
     root.append(svg('line', { x1: left, y1: y(v), x2: W - right, y2: y(v), stroke: '#eee' }));
-    root.append(svg('text', { x: left - 6, y: y(v) + 3, 'text-anchor': 'end' }, options.log ? `1e${v.toFixed(1)}` : v.toPrecision(2)));
+    const text = options.log ? (Number.isInteger(v) ? `1e${v}` : (10 ** v).toPrecision(2)) : v.toPrecision(2);
+    root.append(svg('text', { x: left - 6, y: y(v) + 3, 'text-anchor': 'end' }, text));
   }
   const every = Math.max(1, Math.ceil(T / 60));
   labels.forEach((token, t) => {
@@ -647,7 +654,7 @@ function renderCard() {
   }
   if (m.training) {
     const t = m.training;
-    table.append(row('optimizer', `${t.optimizer} lr ${t.learning_rate}, batch ${t.batch}, BPTT ${t.bptt}, clip ${t.clip_norm}, schedule ${t.schedule}, seed ${t.seed}`));
+    table.append(row('optimizer', `${t.optimizer} lr ${Number(t.learning_rate.toPrecision(6))}, batch ${t.batch}, BPTT ${t.bptt}, clip ${t.clip_norm}, schedule ${String(t.schedule).toLowerCase()}, seed ${t.seed}`));
   }
   table.append(row('reference text', m.reference ? `${m.reference}, ${m.reference_tokens.toLocaleString()} tokens` : 'none (give one with --reference FILE)'));
   const l = m.limits;
