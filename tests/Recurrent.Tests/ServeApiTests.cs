@@ -358,3 +358,61 @@ public class ServeApiTests(ServeApiFixture fixture) : IClassFixture<ServeApiFixt
         for (int i = 0; i < together.Length; i++) Assert.Equal(alone[i % requests.Count], Stable(together[i]));
     }
 }
+
+/// <summary>The API on other kinds of language model: a word-level GRU and a character-level vanilla RNN (untrained, no files, no reference text).</summary>
+public class ServeOtherModelsTests
+{
+    private static async Task<(WebApplication App, HttpClient Client)> Start(Recurrent.Models.SequenceModel model, Recurrent.Text.Vocabulary vocabulary)
+    {
+        var served = new ServedModel(model, vocabulary, ModelCard.Create("test", model, vocabulary), ServeLimits.Default);
+        var app = await ServeTestModel.StartTestServerAsync(served);
+        return (app, app.GetTestClient());
+    }
+
+    private static async Task<JsonElement> Post(HttpClient client, string path, object body)
+    {
+        var response = await client.PostAsync(path, new StringContent(JsonSerializer.Serialize(body), Encoding.UTF8, "application/json"));
+        string text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.OK, text);
+        return JsonDocument.Parse(text).RootElement;
+    }
+
+    [Fact]
+    public async Task AWordLevelGruShowsWordsAndItsGates()
+    {
+        var vocabulary = Recurrent.Text.WordVocabulary.Build(Recurrent.Text.WordVocabulary.Tokenize("the cat sat on the mat\nthe dog sat\n"));
+        var model = new Recurrent.Models.SequenceModel(Recurrent.Models.SequenceModelConfig.LanguageModel(Recurrent.Layers.CellType.Gru, vocabulary.Count, 4, 6), new Rng(2));
+        var (app, client) = await Start(model, vocabulary);
+        await using var _ = app;
+        const string text = "the  cat sat\non a mat";
+        var inspect = await Post(client, "/api/inspect", new { text });
+        Assert.Equal(["the", "cat", "sat", "on", "a", "mat"], inspect.GetProperty("tokens").EnumerateArray().Select(t => t.GetString()!));
+        Assert.Equal([0, 5, 9, 13, 16, 18], inspect.GetProperty("offsets").EnumerateArray().Select(t => t.GetInt32()));
+        Assert.Equal(["r", "z", "n"], inspect.GetProperty("gates").EnumerateObject().Select(g => g.Name));
+        Assert.Equal(JsonValueKind.Null, inspect.GetProperty("cell").ValueKind);
+        var units = await Post(client, "/api/units", new { text, start = 1, end = 3, units = 2 });
+        Assert.Equal("the rest of the text", units.GetProperty("baseline").GetString());
+        Assert.Equal(JsonValueKind.Null, units.GetProperty("reference").ValueKind);
+        var next = await Post(client, "/api/next", new { text = "the dog", k = 3 });
+        Assert.Equal(3, next.GetProperty("tokens").GetArrayLength());
+        var refused = await client.PostAsync("/api/units", new StringContent("""{"text":"the cat","start":0,"end":2,"state":"cell"}""", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        Assert.Contains("needs an LSTM", await refused.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task AVanillaRnnShowsItsPreActivation()
+    {
+        var vocabulary = Recurrent.Text.CharVocabulary.Build("abc ");
+        var model = new Recurrent.Models.SequenceModel(Recurrent.Models.SequenceModelConfig.LanguageModel(Recurrent.Layers.CellType.RnnTanh, vocabulary.Count, 3, 5, layers: 2), new Rng(4));
+        var (app, client) = await Start(model, vocabulary);
+        await using var _ = app;
+        var inspect = await Post(client, "/api/inspect", new { text = "abc cab", layer = 0 });
+        Assert.Equal(["a"], inspect.GetProperty("gates").EnumerateObject().Select(g => g.Name));
+        Assert.Equal("rnn", inspect.GetProperty("cell_type").GetString());
+        Assert.Equal(2, inspect.GetProperty("gradients").GetProperty("hidden").GetArrayLength());
+        var card = JsonDocument.Parse(await client.GetStringAsync("/api/model")).RootElement;
+        Assert.Equal(JsonValueKind.Null, card.GetProperty("command").ValueKind);
+        Assert.Empty(card.GetProperty("curve").EnumerateArray());
+    }
+}
