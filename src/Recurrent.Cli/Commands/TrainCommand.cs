@@ -38,7 +38,7 @@ public static class TrainCommand
         {
             var options = training.Read(r, r.GetValue(bptt));
             var request = new TrainingRequest(r.GetValue(data)!, r.GetValue(valid), r.GetValue(split), r.GetValue(level) == "word" ? TokenLevel.Word : TokenLevel.Char,
-                r.GetValue(minCount), r.GetValue(maxVocab), r.GetValue(outDir)!, r.GetValue(resume), r.GetValue(quiet), r.GetValue(init));
+                r.GetValue(minCount), r.GetValue(maxVocab), r.GetValue(outDir)!, r.GetValue(resume), r.GetValue(quiet), r.GetValue(init), CommandLine(r));
             var s = shape.Read(r);
             Execute(request, new ModelRequest(s.Cell, s.Layers, s.HiddenSize, s.EmbeddingSize, s.Dropout, r.GetValue(tie)), options, cancel);
             return 0;
@@ -46,7 +46,25 @@ public static class TrainCommand
         return command;
     }
 
-    public sealed record TrainingRequest(string Data, string? Valid, double Split, TokenLevel Level, int MinCount, int MaxVocab, string OutDir, bool Resume, bool Quiet, string? Init = null);
+    /// <param name="CommandLine">The command as typed, saved in the checkpoints (the model card of <c>recurrent serve</c> shows it).</param>
+    public sealed record TrainingRequest(string Data, string? Valid, double Split, TokenLevel Level, int MinCount, int MaxVocab, string OutDir, bool Resume, bool Quiet, string? Init = null, string? CommandLine = null);
+
+    /// <summary>"recurrent train …" as parsed, each argument quoted when it needs to be.</summary>
+    private static string CommandLine(ParseResult r) =>
+        "recurrent " + string.Join(' ', r.Tokens.Select(t => t.Value.Length > 0 && t.Value.All(c => char.IsLetterOrDigit(c) || "-_./=:,+@".Contains(c)) ? t.Value : "'" + t.Value.Replace("'", "'\\''") + "'"));
+
+    /// <summary>What a checkpoint records about where its data came from: the command, the files (full paths), the split.</summary>
+    private static Dictionary<string, string> DataMetadata(TrainingRequest request)
+    {
+        var metadata = new Dictionary<string, string>
+        {
+            ["data"] = Path.GetFullPath(request.Data),
+            ["split"] = request.Split.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        };
+        if (request.Valid is not null) metadata["valid"] = Path.GetFullPath(request.Valid);
+        if (request.CommandLine is not null) metadata["command"] = request.CommandLine;
+        return metadata;
+    }
     public sealed record ModelRequest(CellType Cell, int Layers, int Hidden, int Embed, float Dropout, bool Tie);
 
     public static TrainingSummary Execute(TrainingRequest request, ModelRequest modelRequest, TrainingOptions options, CancellationToken cancel = default)
@@ -93,7 +111,7 @@ public static class TrainCommand
             var model = new SequenceModel(config, new Rng(options.Seed));
             if (Directory.Exists(request.OutDir) && File.Exists(latest))
                 throw new IOException($"'{request.OutDir}' already holds a training run; use --resume to continue it or choose another --out.");
-            trainer = Trainer.ForLanguageModel(model, vocabulary, train, validIds, options, request.OutDir);
+            trainer = Trainer.ForLanguageModel(model, vocabulary, train, validIds, options, request.OutDir, DataMetadata(request));
         }
         if (!request.Quiet)
         {

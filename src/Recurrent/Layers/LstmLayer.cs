@@ -21,6 +21,9 @@ public sealed class LstmLayer : RecurrentLayer
         : base(suffix, 4, inputSize, hiddenSize, reverse, bias) { }
 
     public override Tensor? FinalCell => _cFinal;
+
+    /// <summary>After Forward: the cell state c_t of every step, [T, B, H] (a workspace, valid until the next Forward).</summary>
+    public Tensor CellStates => _cell;
     public override Tensor? InitialCellGrad => _dc;
 
     protected override void PrepareForward()

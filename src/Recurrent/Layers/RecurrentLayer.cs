@@ -112,6 +112,16 @@ public abstract class RecurrentLayer
     }
 
     public Tensor Output => OutputBuffer;
+
+    /// <summary>
+    /// After <see cref="Forward"/>: the gate values of every step, [T, B, G·H], indexed by time t
+    /// (not processing order), gate-major within a row in PyTorch's order. LSTM: i, f, g, o after
+    /// σ/tanh; GRU: r, z, n after σ/tanh (n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))); vanilla
+    /// RNN: the pre-activation W_ih x + b_ih + W_hh h + b_hh (h_t = g of it). Rows past their
+    /// sequence's end hold values computed from the carried state and mean nothing. A workspace:
+    /// valid until the next Forward (Backward only reads it).
+    /// </summary>
+    public Tensor GateActivations => Gates;
     public Tensor FinalHidden => HFinal;
     public virtual Tensor? FinalCell => null;
     public Tensor InputGrad => DInputBuffer;

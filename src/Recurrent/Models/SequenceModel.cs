@@ -302,6 +302,7 @@ public sealed class SequenceModel
         {
             var dInput = grads.Input.Span;
             _inputDropout.Backward(dInput, dInput);
+            _inputGradient = grads.Input;
             if (FieldEncoders.Count == 0) Encoder.Backward(dInput);
             else
             {
@@ -327,8 +328,12 @@ public sealed class SequenceModel
         }
     }
 
-    /// <summary>Feature input: dL/d(features) [T, B, F] of the last Backward (a workspace of the stack).</summary>
-    public Tensor InputGradient => _inputGradient ?? throw new InvalidOperationException("Only a feature model after Backward has an input gradient.");
+    /// <summary>
+    /// dL/d(input) [T, B, in] of the last Backward (a workspace of the stack): for a feature model
+    /// w.r.t. the raw features; for a token model w.r.t. the embedded input x_t (the embedding, then
+    /// any field embeddings, as the stack reads it).
+    /// </summary>
+    public Tensor InputGradient => _inputGradient ?? throw new InvalidOperationException("There is no input gradient before Backward.");
 
     /// <summary>
     /// The loss of <paramref name="predictions"/> (from <see cref="Forward(SequenceBatch, RecurrentState?, bool, Rng?, bool)"/>) against the batch's

@@ -91,11 +91,15 @@ public sealed class Trainer
     /// <summary>
     /// A language-model run: <paramref name="train"/> ids as <see cref="TrainingOptions.Batch"/> streams cut into
     /// windows of <see cref="TrainingOptions.Bptt"/>, validation on <paramref name="valid"/> with
-    /// <see cref="TrainingOptions.EvalBatch"/> streams, the vocabulary saved in every checkpoint.
+    /// <see cref="TrainingOptions.EvalBatch"/> streams, the vocabulary saved in every checkpoint
+    /// (with <paramref name="metadata"/>, e.g. where the data came from, saved beside it).
     /// </summary>
-    public static Trainer ForLanguageModel(SequenceModel model, Text.Vocabulary vocabulary, int[] train, int[] valid, TrainingOptions options, string outDir) =>
-        new(model, new TokenStream(train, options.Batch, options.Bptt), TokenStream.ForEvaluation(valid, options.EvalBatch, options.Bptt), options, outDir,
-            new Dictionary<string, string> { ["vocabulary"] = vocabulary.ToJson() });
+    public static Trainer ForLanguageModel(SequenceModel model, Text.Vocabulary vocabulary, int[] train, int[] valid, TrainingOptions options, string outDir,
+        IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        var saved = new Dictionary<string, string>(metadata ?? new Dictionary<string, string>()) { ["vocabulary"] = vocabulary.ToJson() };
+        return new(model, new TokenStream(train, options.Batch, options.Bptt), TokenStream.ForEvaluation(valid, options.EvalBatch, options.Bptt), options, outDir, saved);
+    }
 
     /// <summary>Continues the run saved in <paramref name="checkpoint"/> (its weights, optimizer, schedule, RNG, carried state and position).</summary>
     public static Trainer Resume(Checkpoint checkpoint, string checkpointPath, ITrainingData train, ITrainingData? valid, string outDir, TrainingOptions? options = null)
