@@ -703,11 +703,10 @@ class Table:
         return text
 
     def dagger_note(self):
-        if not getattr(self, "daggers", False):
+        if not self.daggers:
             return []
-        self.daggers = False
-        return ["† not pinned: ONNX Runtime's MLAS picks its kernels from CPUID and has no switch to cap them, so this cell ran "
-                "AVX-512; shown, but left out of the ratios.", ""]
+        return ["† Not pinned: ONNX Runtime's MLAS picks its kernels from CPUID and has no switch to cap them, so these cells ran "
+                "its AVX-512 kernels; shown, but left out of this column's ratios.", ""]
 
     def throughput(self, measure, title, names):
         rate = self.ceiling_rate()
@@ -737,7 +736,7 @@ class Table:
                          + " | ".join(self.shown(measure, name, p, cells[p]) for p in others)
                          + f" | {fmt(ceiling)} | {pct(frac['recurrent'])} | " + " | ".join(pct(frac[p]) for p in others)
                          + f" | {fmt(ratio, 2)} | {self.count(met)} |")
-        return lines + [""] + self.dagger_note()
+        return lines + [""]
 
     def generation(self):
         measure = "gen_us_per_token"
@@ -751,7 +750,7 @@ class Table:
                 "| Recurrent | " + " | ".join(PEER_TITLE[p] for p in others) + " | ratio | target |",
                 "|---:|" + "---:|" * len(others) + "---:|---|",
                 f"| {self.cell(cells['recurrent'], 1)} | " + " | ".join(self.shown(measure, GEN_CONFIG, p, cells[p], 1) for p in others)
-                + f" | {fmt(ratio, 2)} | {TARGET_TEXT['generate']}: {self.count(None if ratio is None else ratio >= 5.0)} |", ""] + self.dagger_note()
+                + f" | {fmt(ratio, 2)} | {TARGET_TEXT['generate']}: {self.count(None if ratio is None else ratio >= 5.0)} |", ""]
 
     def memory(self):
         rows = []
@@ -760,21 +759,19 @@ class Table:
                 cells = {p: self.best(measure, name, p) for p in PEERS}
                 if not any(cells.values()):
                     continue
+                # Memory does not depend on the kernels' ISA: every peer counts, pinned or not.
                 mem = {p: (c[2] if c else None) for p, c in cells.items()}
-                lower = min((c[2] for c in self.comparable(measure, name, cells).values() if c[2]), default=None)
+                lower = min((mem[p] for p in OTHERS if mem[p]), default=None)
                 ratio = mem["recurrent"] / lower if mem["recurrent"] and lower else None
                 applies = lambda p: MEASURE_WORD[measure] in PEER_MEASURES.get(p, (MEASURE_WORD[measure],))
-                shown = [("–" if not applies(p) else fmt(mem[p]) + (" †" if cells[p] and self.unpinned(measure, name, p) else ""))
-                         for p in OTHERS]
-                if any(s.endswith("†") for s in shown):
-                    self.daggers = True
+                shown = ["–" if not applies(p) else fmt(mem[p]) for p in OTHERS]
                 rows.append(f"| {MEASURE_WORD[measure]} {name} | {fmt(mem['recurrent'])} | " + " | ".join(shown)
                             + f" | {fmt(ratio, 2)} | {self.count(None if ratio is None else ratio <= 1.0)} |")
         if not rows:
             return []
         return ["#### Peak memory, MB (peak RSS of the measuring process, best setting; target: ≤ the lower peer)", "",
                 "| measure, config | Recurrent | " + " | ".join(PEER_TITLE[p] for p in OTHERS) + " | Recurrent / lower peer | target |",
-                "|---|---:|" + "---:|" * len(OTHERS) + "---:|---|", *rows, ""] + self.dagger_note()
+                "|---|---:|" + "---:|" * len(OTHERS) + "---:|---|", *rows, ""]
 
     def vector(self):
         rows = []
@@ -852,7 +849,7 @@ def render(agg, pins, meta, args, columns):
             lines += table.throughput("train_tokens_per_s", "Training throughput, tokens/s", args.configs)
         if "infer" in args.measures:
             lines += table.throughput("infer_tokens_per_s", f"Batched inference, {GEN_CONFIG}, tokens/s", [GEN_CONFIG])
-        lines += table.generation() + table.vector() + table.memory() + table.gemm()
+        lines += table.generation() + table.dagger_note() + table.vector() + table.memory() + table.gemm()
     lines.append(f"Targets: {tally['met']} met, {tally['missed']} missed, {tally['n/a']} not measured.")
     lines += ["", "<details><summary>Every setting measured (median over rounds; n = rounds)</summary>", "",
               "| ISA | measure | config | peer | setting | median | peak RSS MB | n |", "|---|---|---|---|---|---:|---:|---:|"]

@@ -249,23 +249,71 @@ internal static class OrtBenchmark
         }
         string[] inputNames = lstm ? ["ids", "h0", "c0"] : ["ids", "h0"];
         string[] outputNames = lstm ? ["logits", "h_n", "c_n"] : ["logits", "h_n"];
+        // One I/O binding per direction of the swap: no names or values to marshal at each run.
+        var bindings = new OrtIoBinding[2];
+        for (int k = 0; k < 2; k++)
+        {
+            bindings[k] = session.CreateIoBinding();
+            for (int j = 0; j < inputNames.Length; j++) bindings[k].BindInput(inputNames[j], inputs[k][j]);
+            for (int j = 0; j < outputNames.Length; j++) bindings[k].BindOutput(outputNames[j], outputs[k][j]);
+        }
         var sampler = new Sampler(temperature: 1f);
         var rng = new Rng(3);
         using var run = new RunOptions();
-        void Generate()
+        void Generate(int tokens, Span<long> generated)
         {
             Array.Clear(h[0]);
             Array.Clear(cs[0]);
             id[0] = 0;
-            for (int i = 0, k = 0; i < timing.Tokens; i++, k = 1 - k)
+            for (int i = 0, k = 0; i < tokens; i++, k = 1 - k)
             {
-                session.Run(run, inputNames, inputs[k], outputNames, outputs[k]);
+                session.RunWithBinding(run, bindings[k]);
                 id[0] = sampler.Sample(logits, rng);
+                if (!generated.IsEmpty) generated[i] = id[0];
             }
         }
-        var reps = TimedReps(Generate, timing);
+        // Guard: the bound loop samples the tokens that ONNX Runtime's plain API, with the state copied back, samples.
+        const int check = 50;
+        var bound = new long[check];
+        Generate(check, bound);
+        var plain = GeneratePlain(session, c, check, new Rng(3));
+        if (!bound.AsSpan().SequenceEqual(plain))
+            throw new InvalidOperationException("generate: the bound loop and ONNX Runtime's plain Run disagree on the sampled tokens");
+        rng = new Rng(3);
+        var reps = TimedReps(() => Generate(timing.Tokens, default), timing);
+        foreach (var b in bindings) b.Dispose();
         foreach (var v in hValues.Concat(cValues).Append(idValue).Append(logitsValue)) v.Dispose();
         return (Median(reps.Select(r => r.SecondsPerCall / timing.Tokens * 1e6)), reps);
+    }
+
+    /// <summary>The same generation through ONNX Runtime's plain API (new outputs each run, h_n and c_n copied to h0 and c0): the reference of the bound loop.</summary>
+    private static long[] GeneratePlain(InferenceSession session, PeerConfig c, int tokens, Rng rng)
+    {
+        int L = c.Layers, H = c.Hidden;
+        bool lstm = c.Cell == CellType.Lstm;
+        var sampler = new Sampler(temperature: 1f);
+        var h = new float[L * H];
+        var cs = new float[L * H];
+        var result = new long[tokens];
+        long id = 0;
+        using var run = new RunOptions();
+        for (int i = 0; i < tokens; i++)
+        {
+            var inputs = new Dictionary<string, OrtValue>
+            {
+                ["ids"] = OrtValue.CreateTensorValueFromMemory(new[] { id }, [1, 1]),
+                ["h0"] = OrtValue.CreateTensorValueFromMemory(h, [L, 1, H]),
+            };
+            if (lstm) inputs["c0"] = OrtValue.CreateTensorValueFromMemory(cs, [L, 1, H]);
+            using (var outputs = session.Run(run, inputs, session.OutputNames))
+            {
+                result[i] = id = sampler.Sample(outputs[0].GetTensorDataAsSpan<float>(), rng);
+                h = outputs[1].GetTensorDataAsSpan<float>().ToArray();
+                if (lstm) cs = outputs[2].GetTensorDataAsSpan<float>().ToArray();
+            }
+            foreach (var v in inputs.Values) v.Dispose();
+        }
+        return result;
     }
 
     /// <summary>Writes the config's model, then checks ONNX Runtime's run of the file against Recurrent's forward (T 16, B 4, random ids and states).</summary>
