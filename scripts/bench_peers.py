@@ -1,10 +1,14 @@
 #!/usr/bin/python3
-"""Recurrent against PyTorch and TorchSharp on this machine, in one run (issues 5 and 10): the one
-command that regenerates the peers tables in docs/BENCHMARKS.md.
+"""Recurrent against PyTorch, TorchSharp and ONNX Runtime on this machine, in one run (issues 5, 10
+and 12): the one command that regenerates the peers tables in docs/BENCHMARKS.md.
 
 Measures: training tokens/s on the configs of bench/configs.json, batched inference tokens/s and
 batch-1 generation µs/token on its inference config, the peak RSS of each of those processes, and
-GEMM GFLOP/s against numpy/OpenBLAS (1024³ and the configs' own shapes, 1 and 2 threads).
+GEMM GFLOP/s against numpy/OpenBLAS (1024³ and the configs' own shapes, 1 and 2 threads). ONNX
+Runtime (bench/Recurrent.Bench.Onnx: Recurrent's own ONNX export of the inference config's model,
+the same weights, run by Microsoft.ML.OnnxRuntime) is a peer for inference and generation only;
+the script exports the model once (checking ONNX Runtime's outputs against Recurrent's) before
+measuring.
 
 Instruction sets. Everything runs once per ISA column: the machine's best, and, on an AVX-512
 machine, AVX2 as well, with every contender pinned to it:
@@ -15,12 +19,16 @@ machine, AVX2 as well, with every contender pinned to it:
     oneDNN       ONEDNN_MAX_CPU_ISA=AVX2 (PyTorch 1.13 and libtorch)
     MKL          MKL_ENABLE_INSTRUCTIONS=AVX2 (libtorch's BLAS, TorchSharp)
     ATen         ATEN_CPU_CAPABILITY=avx2 (PyTorch's and libtorch's own kernels)
+    ONNX Runtime none: its MLAS picks its kernels from CPUID (platform.cpp) and offers no variable or
+                 session option to cap them, so in the AVX2 column it still runs AVX-512; its cells
+                 there are marked † and left out of the ratios (the probe shows its 1024³ rate).
 Each pin is verified before the column is measured, by what the library itself reports and by the
 1024³ GEMM rate it gives (see the pin table in the output): Recurrent prints its SIMD level and
 whether Vector512 is accelerated; numpy's OpenBLAS its core (openblas_get_corename); PyTorch its
 ATen capability (torch.__config__.show()), its OpenBLAS core and oneDNN's ISA (ONEDNN_VERBOSE=1);
-TorchSharp oneDNN's and MKL's ISA (ONEDNN_VERBOSE=1, MKL_VERBOSE=1). Every Recurrent and PyTorch
-result line carries the same facts again and is checked too.
+TorchSharp oneDNN's and MKL's ISA (ONEDNN_VERBOSE=1, MKL_VERBOSE=1); ONNX Runtime the kernel family
+MLAS picks by its own CPUID rule. Every Recurrent and PyTorch result line carries the same facts again
+and is checked too (ONNX Runtime's lines carry mlas_isa).
 
 OpenBLAS and the environment. OpenBLAS 0.3.21 does not know every CPU: on some (e.g. Intel family 6
 model 207) its autodetection falls back to the generic Prescott kernels (SSE3, about a fifth of
@@ -46,7 +54,8 @@ Method. Every measurement is its own process (so its peak RSS is its own), which
 user's long run sees) and prints the median rep as a JSON line. Settings: Recurrent threads 1 and 2;
 TorchSharp threads 1 and 2 (2 with libgomp's OMP_WAIT_POLICY passive and default); PyTorch intra-op
 threads 1 and 2 × OpenBLAS threads 1 and 2 × OMP_WAIT_POLICY passive/default (with one intra-op
-thread the wait policy does not apply, so six settings). A peer with more settings than --keep first
+thread the wait policy does not apply, so six settings); ONNX Runtime intra-op threads 1 and 2 (2 with
+its pool's spinning on, the default, and off; inter-op threads 1, graph optimisation ORT_ENABLE_ALL). A peer with more settings than --keep first
 runs each once per column (an exploration run of --explore-seconds, not counted) and keeps its
 --keep fastest. Then --rounds rounds: in each, column by column, measure by measure and config by
 config, the peers alternate setting by setting, the peer order rotating by round, so a burst of
@@ -58,8 +67,8 @@ each (a GEMM kernel has no JIT warm-up beyond its first calls).
 --vector adds Recurrent at RECURRENT_SIMD=vector (the portable System.Numerics.Vector path that
 ARM64 runs) to the AVX2 column (else the best), for its ratio to the same column's Recurrent.
 
-Builds: by default `dotnet build -c Release` of bench/Recurrent.Bench and
-bench/Recurrent.Bench.TorchSharp first (incremental; the TorchSharp build marks libtorch's
+Builds: by default `dotnet build -c Release` of bench/Recurrent.Bench, bench/Recurrent.Bench.TorchSharp
+and bench/Recurrent.Bench.Onnx first (incremental; the TorchSharp build marks libtorch's
 GLIBCXX_3.4.32 requirement weak, and this script does it again before running, which is
 idempotent); --no-build skips that.
 
@@ -91,6 +100,8 @@ SHARED_TOOL = ROOT.parent / "shared" / "tools" / "weaken_glibcxx.py"
 RECURRENT_DLL = ROOT / "bench/Recurrent.Bench/bin/Release/net10.0/Recurrent.Bench.dll"
 TORCHSHARP_DLL = ROOT / "bench/Recurrent.Bench.TorchSharp/bin/Release/net10.0/Recurrent.Bench.TorchSharp.dll"
 TORCHSHARP_NATIVE = TORCHSHARP_DLL.parent / "runtimes/linux-x64/native/libLibTorchSharp.so"
+ONNX_DLL = ROOT / "bench/Recurrent.Bench.Onnx/bin/Release/net10.0/Recurrent.Bench.Onnx.dll"
+ONNX_MODEL_DIR = ONNX_DLL.parent / "models"   # the exported models the ONNX Runtime peer loads (build output, ignored)
 TORCH_SCRIPT = ROOT / "scripts/peer_bench_torch.py"
 NUMPY_GEMM = ROOT / "scripts/bench_gemm_numpy.py"
 CONFIG_FILE = ROOT / "bench/configs.json"
@@ -107,7 +118,11 @@ GATES = {"rnn_tanh": 1, "gru": 3, "lstm": 4}
 GEN_TOKENS = 400         # tokens per generate call (each contender)
 MEASURE_KEY = {"train": "train_tokens_per_s", "infer": "infer_tokens_per_s", "generate": "gen_us_per_token"}
 MEASURE_WORD = {"train_tokens_per_s": "train", "infer_tokens_per_s": "infer", "gen_us_per_token": "generate"}
-PEERS = ("recurrent", "pytorch", "torchsharp")
+PEERS = ("recurrent", "pytorch", "torchsharp", "onnxruntime")
+OTHERS = PEERS[1:]
+PEER_TITLE = {"pytorch": "PyTorch 1.13", "torchsharp": "TorchSharp", "onnxruntime": "ONNX Runtime"}
+# Peers that take part in some measures only (ONNX Runtime runs exported models: no training).
+PEER_MEASURES = {"onnxruntime": ("infer", "generate")}
 VECTOR_PEER = "recurrent-vector"
 THREAD_ENV = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "OMP_WAIT_POLICY", "MKL_NUM_THREADS")
 # What pins an ISA; never inherited (an inherited value is reported and replaced by the column's own).
@@ -292,10 +307,24 @@ class Pins:
                 ok = onednn is not None and mkl is not None
                 expected = "oneDNN and MKL at their defaults"
             checks.append(("TorchSharp", reported, probe.get("matmul_1024_gflops"), ok, expected))
+        if "onnxruntime" in peers:
+            argv = ["dotnet", str(ONNX_DLL), "probe", "--seconds", str(seconds)]
+            rc, out, err, _, _ = run_process(argv, dict(self.runner.base_env, **env), self.args.timeout)
+            probe = next((r for r in json_lines(out) if r.get("measure") == "probe"), {})
+            mlas = probe.get("mlas_isa")
+            reported = f"MLAS {mlas or '?'} (chosen from CPUID; no switch)"
+            if column == "avx2":
+                # None: no pin exists; True only on a machine whose best is AVX2 anyway.
+                ok = None if mlas != "FMA3/AVX2" else True
+                expected = "MLAS FMA3/AVX2; ONNX Runtime has no variable or option to cap it"
+            else:
+                ok = mlas is not None
+                expected = "MLAS at its default"
+            checks.append(("ONNX Runtime", reported, probe.get("matmul_1024_gflops"), ok, expected))
         self.checks[column] = checks
         for name, reported, rate, ok, expected in checks:
             log(f"  [pins {column}] {name:17} {reported}; {fmt(rate, 1)} GFLOP/s at 1024³ (1 thread): "
-                f"{'as pinned' if ok else 'NOT AS PINNED (expected ' + expected + ')'}")
+                f"{pin_word(ok, expected).replace('**', '')}")
 
     def describe(self, column):
         env = self.env.get(column, {})
@@ -308,6 +337,13 @@ class Pins:
             lines.append(f"Inherited from the environment, not passed on (the pins above decide): {', '.join(inherited)}.")
         lines.append(f"OPENBLAS_L2_SIZE: {l2 + ' (inherited, passed through)' if l2 else 'unset'}.")
         return lines
+
+
+def pin_word(ok, expected):
+    """A pin check's verdict: True verified, False contradicted, None no pin exists for that library."""
+    if ok is None:
+        return f"**not pinned** (no switch exists; would be {expected.split(';')[0]})"
+    return "verified" if ok else f"**not as pinned** (expected {expected})"
 
 
 def onednn_isa(text):
@@ -339,6 +375,10 @@ def settings(peer):
         return [("threads=1", ["--threads", "1"], {"OMP_NUM_THREADS": "1"}),
                 ("threads=2,omp=passive", ["--threads", "2"], {"OMP_NUM_THREADS": "2", "OMP_WAIT_POLICY": "PASSIVE"}),
                 ("threads=2,omp=default", ["--threads", "2"], {"OMP_NUM_THREADS": "2"})]
+    if peer == "onnxruntime":
+        # ONNX Runtime's own intra-op pool (no OpenMP): with two threads, whether its workers spin matters as a wait policy does.
+        return [("threads=1", ["--threads", "1"], {}), ("threads=2", ["--threads", "2"], {}),
+                ("threads=2,spin=off", ["--threads", "2", "--spin", "0"], {})]
     return [(f"threads={t}", ["--threads", str(t)], {}) for t in (1, 2)]
 
 
@@ -350,8 +390,29 @@ def command(peer, measure, config, setting_args, timing):
         common += ["--tokens", str(GEN_TOKENS)]
     if peer == "pytorch":
         return [sys.executable, str(TORCH_SCRIPT), "--measure", measure, "--config", config, *setting_args, *common]
+    if peer == "onnxruntime":
+        return ["dotnet", str(ONNX_DLL), measure, "--config", config, "--model", str(onnx_model(config)), *setting_args, *common]
     dll = TORCHSHARP_DLL if peer == "torchsharp" else RECURRENT_DLL
     return ["dotnet", str(dll), measure, "--config", config, *setting_args, *common]
+
+
+def onnx_model(config):
+    return ONNX_MODEL_DIR / f"{config}.onnx"
+
+
+def export_onnx(args):
+    """Exports the inference config's model for the ONNX Runtime peer (outside the measured processes, so their
+    peak RSS is ONNX Runtime's alone); returns the export's JSON line (its check against Recurrent's outputs)."""
+    argv = ["dotnet", str(ONNX_DLL), "export", "--config", GEN_CONFIG, "--out", str(onnx_model(GEN_CONFIG))]
+    rc, out, err, _, _ = run_process(argv, dict(os.environ), args.timeout)
+    line = next((r for r in json_lines(out) if r.get("measure") == "export"), None)
+    if rc != 0 or not line:
+        message = (err.strip().splitlines() or [f"exit {rc}"])[-1][:300]
+        log(f"ONNX export of {GEN_CONFIG} failed ({message}); the ONNX Runtime cells will show n/a")
+        return {"error": message, **(line or {})}
+    log(f"exported {GEN_CONFIG} to {Path(line['path']).relative_to(ROOT) if Path(line['path']).is_relative_to(ROOT) else line['path']} "
+        f"({line['bytes'] / 1e6:.1f} MB); ONNX Runtime matches Recurrent to {line['max_relative_error']:.1e} relative")
+    return line
 
 
 def run_process(argv, env, timeout):
@@ -416,6 +477,13 @@ def pin_mismatch(record, column):
     return None
 
 
+def unpinned(record, column):
+    """Why a result could not be pinned to its column's ISA (ONNX Runtime: no switch exists), None when it ran at it."""
+    if record["peer"] == "onnxruntime" and isa_of(column) == "avx2" and record.get("mlas_isa") not in (None, "FMA3/AVX2"):
+        return f"MLAS ran its {record['mlas_isa']} kernels (chosen from CPUID; ONNX Runtime has no ISA switch)"
+    return None
+
+
 class Runner:
     def __init__(self, args):
         self.args = args
@@ -443,6 +511,9 @@ class Runner:
         mismatch = pin_mismatch(record, column) if record["value"] is not None else None
         if mismatch:
             record["pin_mismatch"] = mismatch
+        free = unpinned(record, column) if record["value"] is not None else None
+        if free:
+            record["unpinned"] = free
         record.update(isa=column, phase=phase, round=round_no, rss_wait4_mb=round(rss, 1) if rss else None,
                       wall_s=round(wall, 2), env={k: env[k] for k in THREAD_ENV + PIN_ENV if k in env},
                       command=shlex.join(argv))
@@ -462,8 +533,9 @@ def job_plan(args):
     return plan
 
 
-def column_peers(args, column, columns):
-    peers = [p for p in PEERS if p not in args.skip]
+def column_peers(args, column, columns, measure=None):
+    """The contenders of a column (of one measure, when given: ONNX Runtime infers and generates only)."""
+    peers = [p for p in PEERS if p not in args.skip and (measure is None or measure in PEER_MEASURES.get(p, (measure,)))]
     if args.vector and column == ("avx2" if "avx2" in columns else columns[0]):
         peers.append(VECTOR_PEER)
     return peers
@@ -477,10 +549,10 @@ def run_all(runner, pins, args, columns):
     for column in columns:
         log(f"column {column} ({ISA_TITLE[isa_of(column)]}): pins")
         env = pins.decide(column)
-        pins.verify(column, column_peers(args, column, columns))
+        pins.verify(column, {p for measure, _ in plan for p in column_peers(args, column, columns, measure)})
         # Which settings each peer keeps, per (measure, config): all when they are few, else the fastest after one try each.
         for measure, config in plan:
-            for peer in column_peers(args, column, columns):
+            for peer in column_peers(args, column, columns, measure):
                 options = settings(peer)
                 if len(options) <= args.keep:
                     kept[(column, measure, config, peer)] = options
@@ -496,10 +568,10 @@ def run_all(runner, pins, args, columns):
         log(f"round {round_no}/{args.rounds}")
         for column in columns:
             env = pins.env[column]
-            peers = column_peers(args, column, columns)
-            shift = (round_no - 1) % len(peers)
-            rotation = peers[shift:] + peers[:shift]
             for measure, config in plan:
+                peers = column_peers(args, column, columns, measure)
+                shift = (round_no - 1) % len(peers)
+                rotation = peers[shift:] + peers[:shift]
                 width = max(len(kept[(column, measure, config, p)]) for p in peers)
                 for i in range(width):
                     for peer in rotation:
@@ -589,8 +661,10 @@ def verdict(met):
 class Table:
     """Renders one column's tables from the aggregated cells; counts the targets."""
 
-    def __init__(self, agg, column, args, tally):
+    def __init__(self, agg, column, args, tally, records=()):
         self.agg, self.column, self.args, self.tally = agg, column, args, tally
+        self.records = records
+        self.daggers = False
 
     def best(self, measure, config, peer):
         cells = self.agg.get((self.column, measure, config, peer))
@@ -607,21 +681,49 @@ class Table:
         cells = self.agg.get((self.column, "gemm_gflops", CEILING_SHAPE, "openblas"), [])
         return next((value for setting, value, _, _ in cells if setting == "threads=2"), None)
 
+    def others(self, measure):
+        """The peers shown for a measure (ONNX Runtime: inference and generation only)."""
+        word = MEASURE_WORD[measure]
+        return [p for p in OTHERS if word in PEER_MEASURES.get(p, (word,))]
+
+    def unpinned(self, measure, config, peer):
+        """True when this column's cell for the peer ran unpinned (ONNX Runtime in the AVX2 column): shown, not compared."""
+        return any(r.get("unpinned") for r in self.records
+                   if r.get("isa") == self.column and r.get("measure") == measure and r.get("config") == config and r.get("peer") == peer)
+
+    def comparable(self, measure, config, cells):
+        """The peers' cells that count for ratios: measured, and pinned to this column's ISA."""
+        return {p: c for p, c in cells.items() if p != "recurrent" and c and not self.unpinned(measure, config, p)}
+
+    def shown(self, measure, config, peer, c, digits=0):
+        text = self.cell(c, digits)
+        if c and self.unpinned(measure, config, peer):
+            self.daggers = True
+            text += " †"
+        return text
+
+    def dagger_note(self):
+        if not self.daggers:
+            return []
+        return ["† Not pinned: ONNX Runtime's MLAS picks its kernels from CPUID and has no switch to cap them, so these cells ran "
+                "its AVX-512 kernels; shown, but left out of this column's ratios.", ""]
+
     def throughput(self, measure, title, names):
         rate = self.ceiling_rate()
+        others = self.others(measure)
         lines = [f"#### {title}", "",
                  f"Ceiling: tokens/s at OpenBLAS's 2-thread SGEMM rate in this column ({fmt(rate, 1)} GFLOP/s at 1024³) "
                  f"with {'3 × ' if measure == 'train_tokens_per_s' else ''}the forward matmul FLOPs per token. "
                  f"Target: {TARGET_TEXT[MEASURE_WORD[measure]]}.", "",
-                 "| config | fwd MFLOP/token | Recurrent | PyTorch 1.13 | TorchSharp | ceiling | Recurrent / ceiling "
-                 "| PyTorch / ceiling | TorchSharp / ceiling | ratio to best peer | target |",
-                 "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+                 "| config | fwd MFLOP/token | Recurrent | " + " | ".join(PEER_TITLE[p] for p in others) + " | ceiling | Recurrent / ceiling | "
+                 + " | ".join(f"{PEER_TITLE[p]} / ceiling" for p in others) + " | ratio to best peer | target |",
+                 "|---|---:|---:|" + "---:|" * len(others) + "---:|---:|" + "---:|" * len(others) + "---:|---|"]
         for name in names:
             cfg = CONFIG[name]
             ceiling = ceiling_tokens_per_s(measure, cfg, rate)
-            cells = {p: self.best(measure, name, p) for p in PEERS}
+            cells = {p: self.best(measure, name, p) for p in ["recurrent", *others]}
             frac = {p: (c[1] / ceiling if c and ceiling else None) for p, c in cells.items()}
-            top = max((c[1] for p, c in cells.items() if p != "recurrent" and c), default=None)
+            top = max((c[1] for c in self.comparable(measure, name, cells).values()), default=None)
             rec = cells["recurrent"]
             ratio = rec[1] / top if rec and top else None
             if ratio is None:
@@ -630,21 +732,25 @@ class Table:
                 met = ratio >= 1.0 and (ratio >= 1.3 or (frac["recurrent"] or 0) >= 0.85)
             else:
                 met = ratio >= 1.3 or (frac["recurrent"] or 0) >= 0.85
-            lines.append(f"| {name} | {forward_flops_per_token(cfg) / 1e6:.2f} | {self.cell(rec)} | {self.cell(cells['pytorch'])} "
-                         f"| {self.cell(cells['torchsharp'])} | {fmt(ceiling)} | {pct(frac['recurrent'])} | {pct(frac['pytorch'])} "
-                         f"| {pct(frac['torchsharp'])} | {fmt(ratio, 2)} | {self.count(met)} |")
+            lines.append(f"| {name} | {forward_flops_per_token(cfg) / 1e6:.2f} | {self.cell(rec)} | "
+                         + " | ".join(self.shown(measure, name, p, cells[p]) for p in others)
+                         + f" | {fmt(ceiling)} | {pct(frac['recurrent'])} | " + " | ".join(pct(frac[p]) for p in others)
+                         + f" | {fmt(ratio, 2)} | {self.count(met)} |")
         return lines + [""]
 
     def generation(self):
-        cells = {p: self.best("gen_us_per_token", GEN_CONFIG, p) for p in PEERS}
+        measure = "gen_us_per_token"
+        others = self.others(measure)
+        cells = {p: self.best(measure, GEN_CONFIG, p) for p in ["recurrent", *others]}
         if not any(cells.values()):
             return []
-        top = min((c[1] for p, c in cells.items() if p != "recurrent" and c), default=None)
+        top = min((c[1] for c in self.comparable(measure, GEN_CONFIG, cells).values()), default=None)
         ratio = top / cells["recurrent"][1] if cells["recurrent"] and top else None
         return [f"#### Batch-1 generation, {GEN_CONFIG}, µs/token (lower is better; ratio = best peer / Recurrent)", "",
-                "| Recurrent | PyTorch 1.13 | TorchSharp | ratio | target |", "|---:|---:|---:|---:|---|",
-                f"| {self.cell(cells['recurrent'], 1)} | {self.cell(cells['pytorch'], 1)} | {self.cell(cells['torchsharp'], 1)} "
-                f"| {fmt(ratio, 2)} | {TARGET_TEXT['generate']}: {self.count(None if ratio is None else ratio >= 5.0)} |", ""]
+                "| Recurrent | " + " | ".join(PEER_TITLE[p] for p in others) + " | ratio | target |",
+                "|---:|" + "---:|" * len(others) + "---:|---|",
+                f"| {self.cell(cells['recurrent'], 1)} | " + " | ".join(self.shown(measure, GEN_CONFIG, p, cells[p], 1) for p in others)
+                + f" | {fmt(ratio, 2)} | {TARGET_TEXT['generate']}: {self.count(None if ratio is None else ratio >= 5.0)} |", ""]
 
     def memory(self):
         rows = []
@@ -653,16 +759,19 @@ class Table:
                 cells = {p: self.best(measure, name, p) for p in PEERS}
                 if not any(cells.values()):
                     continue
+                # Memory does not depend on the kernels' ISA: every peer counts, pinned or not.
                 mem = {p: (c[2] if c else None) for p, c in cells.items()}
-                lower = min((mem[p] for p in ("pytorch", "torchsharp") if mem[p]), default=None)
+                lower = min((mem[p] for p in OTHERS if mem[p]), default=None)
                 ratio = mem["recurrent"] / lower if mem["recurrent"] and lower else None
-                rows.append(f"| {MEASURE_WORD[measure]} {name} | {fmt(mem['recurrent'])} | {fmt(mem['pytorch'])} | "
-                            f"{fmt(mem['torchsharp'])} | {fmt(ratio, 2)} | {self.count(None if ratio is None else ratio <= 1.0)} |")
+                applies = lambda p: MEASURE_WORD[measure] in PEER_MEASURES.get(p, (MEASURE_WORD[measure],))
+                shown = ["–" if not applies(p) else fmt(mem[p]) for p in OTHERS]
+                rows.append(f"| {MEASURE_WORD[measure]} {name} | {fmt(mem['recurrent'])} | " + " | ".join(shown)
+                            + f" | {fmt(ratio, 2)} | {self.count(None if ratio is None else ratio <= 1.0)} |")
         if not rows:
             return []
         return ["#### Peak memory, MB (peak RSS of the measuring process, best setting; target: ≤ the lower peer)", "",
-                "| measure, config | Recurrent | PyTorch 1.13 | TorchSharp | Recurrent / lower peer | target |",
-                "|---|---:|---:|---:|---:|---|", *rows, ""]
+                "| measure, config | Recurrent | " + " | ".join(PEER_TITLE[p] for p in OTHERS) + " | Recurrent / lower peer | target |",
+                "|---|---:|" + "---:|" * len(OTHERS) + "---:|---|", *rows, ""]
 
     def vector(self):
         rows = []
@@ -693,6 +802,18 @@ class Table:
         return lines + [""]
 
 
+def onnx_line(export):
+    """The sentence on the model ONNX Runtime runs (none when it did not take part)."""
+    if not export:
+        return []
+    if "error" in export:
+        return [f"ONNX Runtime: the export of {GEN_CONFIG} failed ({export['error']}), so its cells are n/a."]
+    return [f"ONNX Runtime runs Recurrent's ONNX export of the same {export['config']} model (seed 1, "
+            f"{export['bytes'] / 1e6:.1f} MB); on a check batch its logits and final states match Recurrent's to "
+            f"{export['max_relative_error']:.1e} relative. Sessions: inter-op threads 1, ORT_ENABLE_ALL, inputs and "
+            "outputs in buffers allocated once; generation samples with Recurrent's Sampler (τ = 1), as Recurrent does."]
+
+
 def render(agg, pins, meta, args, columns):
     tally = {"met": 0, "missed": 0, "n/a": 0}
     lines = []
@@ -701,6 +822,7 @@ def render(agg, pins, meta, args, columns):
     lines += [f"Generated {meta['date']} by `{meta['command']}` at commit {meta['commit']}.",
               f"Machine: {meta['machine']}; load average {meta['load_before']} before, {meta['load_after']} after.",
               f"Versions: {meta['versions']}.",
+              *onnx_line(meta.get("onnx_export")),
               f"Each figure is the median over {args.rounds} round(s) of the best setting's per-process medians "
               f"({args.reps} rep(s) over {args.seconds:g} s after a {args.warmup_seconds:g} s warm-up; GEMM shapes "
               f"{args.gemm_seconds:g} s after {args.gemm_warmup_seconds:g} s); settings in parentheses. Ratio = Recurrent / best peer "
@@ -709,13 +831,14 @@ def render(agg, pins, meta, args, columns):
               "ceiling = R / (3F) for training and R / F for inference, R = OpenBLAS's 2-thread SGEMM rate at 1024³ in the same column.",
               ""]
     for column in columns:
-        table = Table(agg, column, args, tally)
-        lines += [f"### {ISA_TITLE[isa_of(column)]}{' (this machine’s best)' if column == 'best' else ' (every contender pinned)'}", ""]
+        table = Table(agg, column, args, tally, pins.runner.records)
+        pinned = " (every contender pinned" + (", except ONNX Runtime: it has no switch)" if "onnxruntime" not in args.skip else ")")
+        lines += [f"### {ISA_TITLE[isa_of(column)]}{' (this machine’s best)' if column == 'best' else pinned}", ""]
         lines += pins.describe(column) + [""]
         checks = pins.checks.get(column, [])
         if checks:
             lines += ["| contender | reports, under the pins | 1024³ GFLOP/s, 1 thread | pin |", "|---|---|---:|---|"]
-            lines += [f"| {name} | {reported} | {fmt(rate, 1)} | {'verified' if ok else '**not as pinned** (expected ' + expected + ')'} |"
+            lines += [f"| {name} | {reported} | {fmt(rate, 1)} | {pin_word(ok, expected)} |"
                       for name, reported, rate, ok, expected in checks]
             lines.append("")
         mismatches = [r for r in pins.runner.records if r.get("isa") == column and r.get("pin_mismatch")]
@@ -726,7 +849,7 @@ def render(agg, pins, meta, args, columns):
             lines += table.throughput("train_tokens_per_s", "Training throughput, tokens/s", args.configs)
         if "infer" in args.measures:
             lines += table.throughput("infer_tokens_per_s", f"Batched inference, {GEN_CONFIG}, tokens/s", [GEN_CONFIG])
-        lines += table.generation() + table.vector() + table.memory() + table.gemm()
+        lines += table.generation() + table.dagger_note() + table.vector() + table.memory() + table.gemm()
     lines.append(f"Targets: {tally['met']} met, {tally['missed']} missed, {tally['n/a']} not measured.")
     lines += ["", "<details><summary>Every setting measured (median over rounds; n = rounds)</summary>", "",
               "| ISA | measure | config | peer | setting | median | peak RSS MB | n |", "|---|---|---|---|---|---:|---:|---:|"]
@@ -768,6 +891,7 @@ def machine():
 def versions(records):
     torch_v = next((r["version"] for r in records if r.get("peer") == "pytorch" and r.get("version")), None)
     ts_v = next((r["version"] for r in records if r.get("peer") == "torchsharp" and r.get("version")), None)
+    ort_v = next((r["version"] for r in records if r.get("peer") == "onnxruntime" and r.get("version")), None)
     py = shlex.quote(sys.executable)
     torch_v = torch_v or sh(py + " -c 'import torch; print(torch.__version__)'")
     openblas = sh("dpkg-query -W -f='${Version}' libopenblas0-pthread") or "unknown"
@@ -776,13 +900,20 @@ def versions(records):
         csproj = TORCHSHARP_DLL.parents[3] / "Recurrent.Bench.TorchSharp.csproj"
         found = re.search(r'"TorchSharp-cpu" Version="([^"]+)"', csproj.read_text()) if csproj.exists() else None
         ts_v = f"TorchSharp-cpu {found[1]} (not run)" if found else "TorchSharp n/a"
-    parts = [f"PyTorch {torch_v}", ts_v, f"OpenBLAS {openblas}", f"numpy {numpy_v}",
+    if not ort_v:
+        props = ROOT / "Directory.Packages.props"
+        found = re.search(r'"Microsoft.ML.OnnxRuntime" Version="([^"]+)"', props.read_text()) if props.exists() else None
+        ort_v = f"ONNX Runtime {found[1]} (not run)" if found else "ONNX Runtime n/a"
+    parts = [f"PyTorch {torch_v}", ts_v, ort_v, f"OpenBLAS {openblas}", f"numpy {numpy_v}",
              f".NET SDK {sh('dotnet --version')}"]
     return ", ".join(parts)
 
 
 def build(args):
-    for project in ("bench/Recurrent.Bench",) + (() if "torchsharp" in args.skip else ("bench/Recurrent.Bench.TorchSharp",)):
+    projects = ["bench/Recurrent.Bench"]
+    projects += [] if "torchsharp" in args.skip else ["bench/Recurrent.Bench.TorchSharp"]
+    projects += [] if "onnxruntime" in args.skip else ["bench/Recurrent.Bench.Onnx"]
+    for project in projects:
         log(f"building {project}")
         rc = subprocess.run(["dotnet", "build", "-c", "Release", project, "-nologo", "-v", "quiet"], cwd=ROOT).returncode
         if rc != 0:
@@ -814,8 +945,8 @@ def main():
     parser.add_argument("--quick", action="store_true", help="smoke test: 1 round, 1 rep, ~1 s a measurement; writes nothing unless --write")
     parser.add_argument("--write", action="store_true", help="with --quick: write docs anyway")
     parser.add_argument("--no-write", action="store_true", help="print the tables only")
-    parser.add_argument("--no-build", action="store_true", help="skip `dotnet build -c Release` of the two bench projects")
-    for peer in ("pytorch", "torchsharp", "gemm"):
+    parser.add_argument("--no-build", action="store_true", help="skip `dotnet build -c Release` of the bench projects")
+    for peer in ("pytorch", "torchsharp", "onnxruntime", "gemm"):
         parser.add_argument(f"--skip-{peer}", action="store_true")
     args = parser.parse_args()
     args.configs = [c for c in args.configs.split(",") if c]
@@ -827,7 +958,7 @@ def main():
         parser.error(f"unknown config, measure or ISA: {', '.join(bad)}")
     if args.skip_gemm:
         args.measures = [m for m in args.measures if m != "gemm"]
-    args.skip = {p for p in ("pytorch", "torchsharp") if getattr(args, f"skip_{p}")}
+    args.skip = {p for p in ("pytorch", "torchsharp", "onnxruntime") if getattr(args, f"skip_{p}")}
     if args.quick:
         args.rounds, args.reps = 1, 1
         args.seconds, args.warmup_seconds, args.explore_seconds = 1.0, 0.5, 0.5
@@ -842,6 +973,9 @@ def main():
     if not columns:
         parser.error(f"no ISA column to run: this machine's best is {ISA_TITLE[machine_isa()]}")
     load_before = open("/proc/loadavg").read().split()[:3]
+    onnx_export = None
+    if "onnxruntime" not in args.skip and {"infer", "generate"} & set(args.measures):
+        onnx_export = export_onnx(args)
     runner = Runner(args)
     pins = Pins(runner, args)
     if pins.inherited:
@@ -858,6 +992,7 @@ def main():
         "versions": versions(runner.records),
         "wall_s": round(time.time() - started, 1),
         "inherited_env": pins.inherited,
+        "onnx_export": onnx_export,
         "pins": {column: {"env": pins.env.get(column), "notes": pins.notes.get(column),
                           "checks": [dict(zip(("contender", "reported", "gflops_1024_1t", "verified", "expected"), c))
                                      for c in pins.checks.get(column, [])]} for column in columns},
