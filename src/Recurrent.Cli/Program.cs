@@ -22,6 +22,7 @@ public static class Program
         root.Subcommands.Add(ExportCommand.Create());
         root.Subcommands.Add(ImportCommand.Create());
         root.Subcommands.Add(ServeCommand.Create());
+        root.Subcommands.Add(TagCommand.Create());
 
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)

@@ -22,7 +22,8 @@ public sealed class TrainingOptionSet
     /// <param name="lr">Default learning rate.</param>
     /// <param name="evalBatch">Default validation batch size.</param>
     /// <param name="monitor">Default validation metric for best.ckpt and early stopping.</param>
-    public TrainingOptionSet(string batchHelp, int batch, int epochs, float lr, int evalBatch, string monitor = "loss")
+    /// <param name="stopPatience">Default for --stop-patience (0: never stop early).</param>
+    public TrainingOptionSet(string batchHelp, int batch, int epochs, float lr, int evalBatch, string monitor = "loss", int stopPatience = 0)
     {
         _batch = new Option<int>("--batch") { Description = batchHelp, DefaultValueFactory = _ => batch };
         _evalBatch = new Option<int>("--eval-batch") { Description = "Batch size for validation.", DefaultValueFactory = _ => evalBatch };
@@ -45,7 +46,7 @@ public sealed class TrainingOptionSet
         _evalEvery = new Option<int>("--eval-every") { Description = "Validate (and checkpoint) every this many steps (0 = each epoch).", DefaultValueFactory = _ => 0 };
         _monitor = new Option<string>("--monitor") { Description = "Validation metric that picks best.ckpt and drives --stop-patience.", DefaultValueFactory = _ => monitor };
         _monitor.AcceptOnlyFromAmong("loss", "accuracy");
-        _stopPatience = new Option<int>("--stop-patience") { Description = "Early stopping: stop after this many evaluations without improvement (0 = never).", DefaultValueFactory = _ => 0 };
+        _stopPatience = new Option<int>("--stop-patience") { Description = "Early stopping: stop after this many evaluations without improvement (0 = never).", DefaultValueFactory = _ => stopPatience };
         _seed = CommonOptions.Seed();
         _threads = CommonOptions.Threads();
     }
@@ -88,31 +89,35 @@ public sealed class ModelOptionSet
     /// <param name="hidden">Default hidden size.</param>
     /// <param name="embed">Default embedding size (0: the command has no embedding option).</param>
     /// <param name="sequenceTask">Whether the command offers --bidirectional and --pooling (not for language models).</param>
-    /// <param name="pooling">Default pooling.</param>
+    /// <param name="pooling">Default pooling; null for a per-step head (tagging), which offers no --pooling.</param>
     /// <param name="bidirectional">Default for --bidirectional.</param>
-    public ModelOptionSet(int layers, int hidden, int embed, bool sequenceTask, string pooling = "last", bool bidirectional = false)
+    /// <param name="dropout">Default for --dropout.</param>
+    public ModelOptionSet(int layers, int hidden, int embed, bool sequenceTask, string? pooling = "last", bool bidirectional = false, float dropout = 0f)
     {
         _cell = new Option<string>("--cell") { Description = "Recurrent cell.", DefaultValueFactory = _ => "lstm" };
         _cell.AcceptOnlyFromAmong("lstm", "gru", "rnn", "rnn-relu");
         _layers = new Option<int>("--layers") { Description = "Stacked recurrent layers.", DefaultValueFactory = _ => layers };
         _hidden = new Option<int>("--hidden") { Description = "Hidden size per direction.", DefaultValueFactory = _ => hidden };
         _embed = new Option<int>("--embed") { Description = "Embedding size.", DefaultValueFactory = _ => embed };
-        _dropout = new Option<float>("--dropout") { Description = "Dropout on non-recurrent connections.", DefaultValueFactory = _ => 0f };
+        _dropout = new Option<float>("--dropout") { Description = "Dropout on non-recurrent connections.", DefaultValueFactory = _ => dropout };
         _bidirectional = new Option<bool>("--bidirectional") { Description = "Read each sequence in both directions.", DefaultValueFactory = _ => bidirectional };
-        _pooling = new Option<string>("--pooling") { Description = "What the head reads: the final states (last), or the mean or max over the valid steps.", DefaultValueFactory = _ => pooling };
+        _pooling = new Option<string>("--pooling") { Description = "What the head reads: the final states (last), or the mean or max over the valid steps.", DefaultValueFactory = _ => pooling ?? "last" };
         _pooling.AcceptOnlyFromAmong("last", "mean", "max");
         SequenceTask = sequenceTask;
         HasEmbedding = embed > 0;
+        PerStep = pooling is null;
     }
 
     private bool SequenceTask { get; }
     private bool HasEmbedding { get; }
+    private bool PerStep { get; }
 
     public void AddTo(Command command)
     {
         foreach (Option o in new Option[] { _cell, _layers, _hidden, _dropout }) command.Options.Add(o);
         if (HasEmbedding) command.Options.Add(_embed);
-        if (SequenceTask) { command.Options.Add(_bidirectional); command.Options.Add(_pooling); }
+        if (SequenceTask) command.Options.Add(_bidirectional);
+        if (SequenceTask && !PerStep) command.Options.Add(_pooling);
     }
 
     /// <summary>The shape as given; the caller fills in the input and output sizes.</summary>
@@ -124,7 +129,7 @@ public sealed class ModelOptionSet
         EmbeddingSize = HasEmbedding ? r.GetValue(_embed) : 0,
         Dropout = r.GetValue(_dropout),
         Bidirectional = SequenceTask && r.GetValue(_bidirectional),
-        Pooling = !SequenceTask ? Pooling.None : r.GetValue(_pooling) switch { "mean" => Pooling.Mean, "max" => Pooling.Max, _ => Pooling.Last },
+        Pooling = !SequenceTask || PerStep ? Pooling.None : r.GetValue(_pooling) switch { "mean" => Pooling.Mean, "max" => Pooling.Max, _ => Pooling.Last },
     };
 
     public static CellType ParseCell(string name) => name switch
@@ -136,9 +141,12 @@ public sealed class ModelOptionSet
     };
 
     /// <summary>Validates a full config, naming the command-line option at fault.</summary>
-    public static void Validate(SequenceModelConfig config)
+    public static void Validate(SequenceModelConfig config) => Validated(() => { config.Validate(); return config; });
+
+    /// <summary>Runs <paramref name="create"/> (which builds, and so validates, a model), naming the command-line option at fault in its error.</summary>
+    public static T Validated<T>(Func<T> create)
     {
-        try { config.Validate(); }
+        try { return create(); }
         catch (ArgumentException e)
         {
             string option = e.ParamName switch

@@ -37,11 +37,12 @@ public abstract class SequenceApplication
     /// Trains on <paramref name="train"/> (shuffled, length-bucketed batches), validating on
     /// <paramref name="valid"/> each epoch; writes best.ckpt, latest.ckpt and metrics.jsonl into
     /// <paramref name="outDir"/>. Afterwards the model holds the best weights (those of best.ckpt).
+    /// <paramref name="tokenDropout"/> is the training data's word dropout (<see cref="SequenceDataset.TokenDropout"/>).
     /// </summary>
     protected TrainingSummary Fit(IReadOnlyList<SequenceExample> train, IReadOnlyList<SequenceExample>? valid, TrainingOptions options, string outDir,
-        Action<TrainingReport>? report, CancellationToken cancel, Checkpoint? resumeFrom = null, string? resumePath = null)
+        Action<TrainingReport>? report, CancellationToken cancel, Checkpoint? resumeFrom = null, string? resumePath = null, float tokenDropout = 0f)
     {
-        var (trainData, validData) = Datasets(train, valid, options);
+        var (trainData, validData) = Datasets(train, valid, options, tokenDropout);
         var trainer = resumeFrom is null
             ? new Trainer(Model, trainData, validData, options, outDir, SavedMetadata())
             : Trainer.Resume(resumeFrom, resumePath!, trainData, validData, outDir, options);
@@ -50,11 +51,11 @@ public abstract class SequenceApplication
         return summary;
     }
 
-    private (SequenceDataset Train, SequenceDataset? Valid) Datasets(IReadOnlyList<SequenceExample> train, IReadOnlyList<SequenceExample>? valid, TrainingOptions options)
+    private (SequenceDataset Train, SequenceDataset? Valid) Datasets(IReadOnlyList<SequenceExample> train, IReadOnlyList<SequenceExample>? valid, TrainingOptions options, float tokenDropout)
     {
         var c = Model.Config;
         bool perStep = c.Pooling == Pooling.None;
-        var trainData = new SequenceDataset(train, options.Batch, shuffle: true, options.Seed, c.FeatureSize, c.OutputSize, perStep);
+        var trainData = new SequenceDataset(train, options.Batch, shuffle: true, options.Seed, c.FeatureSize, c.OutputSize, perStep) { TokenDropout = tokenDropout };
         var validData = valid is null || valid.Count == 0 ? null : new SequenceDataset(valid, options.EvalBatch, shuffle: false, 0, c.FeatureSize, c.OutputSize, perStep);
         return (trainData, validData);
     }

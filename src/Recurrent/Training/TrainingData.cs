@@ -76,6 +76,8 @@ public sealed record SequenceExample
 /// batch holds sequences of similar length and little compute goes to padding (bucketing).
 /// Without shuffling (evaluation, prediction) the examples are sorted by length once;
 /// <see cref="IndicesOf"/> maps each batch row back to its example.
+/// With <see cref="TokenDropout"/> (training), token ids are replaced by 0 (a lexicon's unknown
+/// id) at random, drawn from (seed, epoch, index) like the order, so a resumed run sees the same batches.
 /// </summary>
 public sealed class SequenceDataset : ITrainingData
 {
@@ -94,6 +96,16 @@ public sealed class SequenceDataset : ITrainingData
     public int BatchCount { get; }
     public bool CarriesState => false;
     public IReadOnlyList<SequenceExample> Examples => _examples;
+
+    /// <summary>
+    /// Word dropout: with shuffling on, each real token id (not the extra fields) is replaced by 0
+    /// with this probability in every batch served (0: never). Teaches a model what to do with unknown tokens.
+    /// </summary>
+    public float TokenDropout
+    {
+        get;
+        init => field = value >= 0f && value < 1f ? value : throw new ArgumentOutOfRangeException(nameof(TokenDropout), value, "Token dropout must be in [0, 1).");
+    }
 
     /// <param name="examples">The examples (all token ids, or all features with <paramref name="featureSize"/> values per step).</param>
     /// <param name="batchSize">Sequences per batch (the last batch of an epoch may be smaller).</param>
@@ -132,10 +144,22 @@ public sealed class SequenceDataset : ITrainingData
         var tags = first.Tags is not null ? chosen.Select(e => e.Tags ?? throw Mixed()).ToList() : null;
         var targets = first.Target is not null ? chosen.Select(e => e.Target ?? throw Mixed()).ToList() : null;
         var labels = tags is null && targets is null ? chosen.Select(e => e.Label).ToList() : null;
-        return FeatureSize == 0
-            ? SequenceBatch.FromTokens(chosen.Select(e => e.Ids!).ToList(), labels, tags, targets, TargetsPerStep, OutputSize,
-                first.Fields is null ? null : chosen.Select(e => e.Fields ?? throw Mixed()).ToList())
-            : SequenceBatch.FromFeatures(chosen.Select(e => e.Features!).ToList(), FeatureSize, labels, tags, targets, TargetsPerStep, OutputSize);
+        if (FeatureSize > 0) return SequenceBatch.FromFeatures(chosen.Select(e => e.Features!).ToList(), FeatureSize, labels, tags, targets, TargetsPerStep, OutputSize);
+        var batch = SequenceBatch.FromTokens(chosen.Select(e => e.Ids!).ToList(), labels, tags, targets, TargetsPerStep, OutputSize,
+            first.Fields is null ? null : chosen.Select(e => e.Fields ?? throw Mixed()).ToList());
+        if (_shuffle && TokenDropout > 0f) DropTokens(batch, epoch, index);
+        return batch;
+    }
+
+    /// <summary>Sets each real id of the (freshly padded) batch to 0 with probability <see cref="TokenDropout"/>, from a generator of (seed, epoch, index).</summary>
+    private void DropTokens(SequenceBatch batch, int epoch, int index)
+    {
+        var rng = new Rng((_seed * 0x9E3779B97F4A7C15UL) ^ ((ulong)(uint)epoch << 32 | (uint)index) ^ 0xD1B54A32D192ED03UL);
+        var ids = batch.Ids!;
+        int B = batch.Size;
+        for (int b = 0; b < B; b++)
+            for (int t = 0; t < batch.Length(b); t++)
+                if (rng.NextFloat() < TokenDropout) ids[t * B + b] = 0;
     }
 
     private static ArgumentException Mixed() => new("The examples mix kinds of target (labels, tags, regression values); each data set holds one kind.");
