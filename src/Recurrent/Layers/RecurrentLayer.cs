@@ -228,13 +228,46 @@ public abstract class RecurrentLayer
         // Whole-sequence GEMMs: dW_ih += dGatesᵀ·x, dx = dGates·W_ih, dW_hh += dGates_hhᵀ·HPrev.
         int rows = t * b;
         var dGates = DGates.Span;
-        Gemm.Multiply(Compute, true, false, gh, InputSize, rows, 1f, dGates, gh, x.Span, InputSize, 1f, WeightIh.GradSpan, InputSize);
+        AddTransposedProduct(dGates, gh, x.Span, InputSize, rows, WeightIh.GradSpan);
         Gemm.Multiply(Compute, false, false, rows, InputSize, gh, 1f, dGates, gh, WeightIh.Span, InputSize, 0f, DInputBuffer.Span, InputSize);
         var dGatesHh = RecurrentGateGradAll();
-        Gemm.Multiply(Compute, true, false, gh, H, rows, 1f, dGatesHh, gh, HPrev.Span, H, 1f, WeightHh.GradSpan, H);
+        AddTransposedProduct(dGatesHh, gh, HPrev.Span, H, rows, WeightHh.GradSpan);
         if (BiasIh is not null) Kernels.AddRows(dGates, rows, gh, BiasIh.GradSpan);
         if (BiasHh is not null) Kernels.AddRows(dGatesHh, rows, gh, BiasHh.GradSpan);
         FinishBackward();
+    }
+
+    private readonly Tensor _chunkProduct = new(0);
+    private double[] _gradientSum = [];
+
+    /// <summary>
+    /// grad [m, n] += aᵀ·b summed over <paramref name="rows"/> (a [rows, m], b [rows, n]): a weight
+    /// gradient summed over every step of every sequence. The rows go in at most 16 chunks (of at
+    /// least 32), each chunk's product a float GEMM, the chunks added in double and rounded once,
+    /// so the long sum over T·B does not accumulate float rounding chunk after chunk (what PyTorch
+    /// does, step after step). Costs one pass over the gradient per chunk.
+    /// </summary>
+    private void AddTransposedProduct(ReadOnlySpan<float> a, int m, ReadOnlySpan<float> b, int n, int rows, Span<float> grad)
+    {
+        int chunk = Math.Max(32, (rows + 15) / 16);
+        if (rows <= chunk)
+        {
+            Gemm.Multiply(Compute, true, false, m, n, rows, 1f, a, m, b, n, 1f, grad, n);
+            return;
+        }
+        int size = m * n;
+        if (_gradientSum.Length < size) _gradientSum = new double[size];
+        var sum = _gradientSum.AsSpan(0, size);
+        for (int i = 0; i < size; i++) sum[i] = grad[i];
+        _chunkProduct.Resize(m, n);
+        var product = _chunkProduct.Span;
+        for (int start = 0; start < rows; start += chunk)
+        {
+            int count = Math.Min(chunk, rows - start);
+            Gemm.Multiply(Compute, true, false, m, n, count, 1f, a.Slice(start * m, count * m), m, b.Slice(start * n, count * n), n, 0f, product, n);
+            Kernels.AddToDouble(product, sum);
+        }
+        for (int i = 0; i < size; i++) grad[i] = (float)sum[i];
     }
 
     /// <summary>L2 norm of the active rows of a [B, H] matrix, accumulated in double (diagnostics hook).</summary>
