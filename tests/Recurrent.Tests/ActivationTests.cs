@@ -162,3 +162,39 @@ public class ActivationTests
         }
     }
 }
+
+/// <summary>The chunked, double-accumulated weight-gradient sum equals the float64 product, in bands or not.</summary>
+public class GradientSumTests
+{
+    [Theory]
+    [InlineData(5, 7, 20, 1 << 20)]      // short: one GEMM
+    [InlineData(37, 11, 700, 1 << 20)]   // chunks, one band
+    [InlineData(37, 11, 700, 64)]        // chunks, bands of 5 rows (the last shorter)
+    [InlineData(8, 3, 1000, 1)]          // bands of one row
+    public void MatchesTheFloat64Product(int m, int n, int rows, int bandValues)
+    {
+        var rng = new Rng(9);
+        var a = new float[rows * m];
+        var b = new float[rows * n];
+        var grad = new float[m * n];
+        rng.FillUniform(a, -1, 1);
+        rng.FillUniform(b, -1, 1);
+        rng.FillUniform(grad, -1, 1);
+        var expected = new double[m * n];
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++)
+            {
+                double s = grad[i * n + j];
+                for (int r = 0; r < rows; r++) s += (double)a[r * m + i] * b[r * n + j];
+                expected[i * n + j] = s;
+            }
+        double[] sum = [];
+        for (var level = SimdLevel.Scalar; level <= Compute.BestAvailable; level++)
+        {
+            var g = (float[])grad.Clone();
+            GradientSums.AddTransposedProduct(new Compute(1, level), a, m, b, n, rows, g, ref sum, new Tensor(0), bandValues);
+            for (int k = 0; k < g.Length; k++)
+                Assert.True(Math.Abs(g[k] - expected[k]) <= 5e-7 * Math.Sqrt(rows), $"[{level}] {k}: {g[k]} vs {expected[k]}");
+        }
+    }
+}

@@ -240,35 +240,8 @@ public abstract class RecurrentLayer
     private readonly Tensor _chunkProduct = new(0);
     private double[] _gradientSum = [];
 
-    /// <summary>
-    /// grad [m, n] += aᵀ·b summed over <paramref name="rows"/> (a [rows, m], b [rows, n]): a weight
-    /// gradient summed over every step of every sequence. The rows go in at most 16 chunks (of at
-    /// least 32), each chunk's product a float GEMM, the chunks added in double and rounded once,
-    /// so the long sum over T·B does not accumulate float rounding chunk after chunk (what PyTorch
-    /// does, step after step). Costs one pass over the gradient per chunk.
-    /// </summary>
-    private void AddTransposedProduct(ReadOnlySpan<float> a, int m, ReadOnlySpan<float> b, int n, int rows, Span<float> grad)
-    {
-        int chunk = Math.Max(32, (rows + 15) / 16);
-        if (rows <= chunk)
-        {
-            Gemm.Multiply(Compute, true, false, m, n, rows, 1f, a, m, b, n, 1f, grad, n);
-            return;
-        }
-        int size = m * n;
-        if (_gradientSum.Length < size) _gradientSum = new double[size];
-        var sum = _gradientSum.AsSpan(0, size);
-        for (int i = 0; i < size; i++) sum[i] = grad[i];
-        _chunkProduct.Resize(m, n);
-        var product = _chunkProduct.Span;
-        for (int start = 0; start < rows; start += chunk)
-        {
-            int count = Math.Min(chunk, rows - start);
-            Gemm.Multiply(Compute, true, false, m, n, count, 1f, a.Slice(start * m, count * m), m, b.Slice(start * n, count * n), n, 0f, product, n);
-            Kernels.AddToDouble(product, sum);
-        }
-        for (int i = 0; i < size; i++) grad[i] = (float)sum[i];
-    }
+    private void AddTransposedProduct(ReadOnlySpan<float> a, int m, ReadOnlySpan<float> b, int n, int rows, Span<float> grad) =>
+        GradientSums.AddTransposedProduct(Compute, a, m, b, n, rows, grad, ref _gradientSum, _chunkProduct);
 
     /// <summary>L2 norm of the active rows of a [B, H] matrix, accumulated in double (diagnostics hook).</summary>
     private double ActiveRowsNorm(ReadOnlySpan<float> m, int time)

@@ -43,6 +43,8 @@ public sealed record ModelMemory(long WeightBytes, long GradientBytes, long Opti
             // backward adds the gates' gradient and the input gradient [T, B, in].
             long perRow = training ? 2 * G * H + 4 * H + input : G * H + 2 * H;
             activations += D * rows * perRow;
+            // Backward's weight-gradient sums: a band of ≤ 2²⁰ values in double plus its float product (RecurrentLayer).
+            if (training && batch > 0) activations += D * 3 * Math.Min(1L << 20, G * H * Math.Max(input, H));
             tensors.Add(($"gates of layer {l}", rows * G * H));
         }
         if (!config.TieWeights) tensors.Add(("decoder.weight", K * D * H));
