@@ -247,3 +247,33 @@ public class ReliabilityTests
         return Convert.ToHexStringLower(hash.GetHashAndReset());
     }
 }
+
+/// <summary>What the reader fuzzer found (tests/Recurrent.Tests/ReaderFuzzTests.cs), each held by a test of its own.</summary>
+public class FuzzFindingTests
+{
+    // Trial 89,576 of the first 100,000-mutation run: a schedule saved as the number 65536 (enums also
+    // read from numbers) passed Load and threw ArgumentOutOfRangeException("Unknown schedule") from the trainer.
+    [Theory]
+    [InlineData("Schedule", "65536")]
+    [InlineData("Optimizer", "-1")]
+    [InlineData("Monitor", "7")]
+    public void AnUndefinedEnumInTheTrainingOptionsIsRejectedAtLoad(string field, string value)
+    {
+        using var dir = new TempDir();
+        var vocab = CharVocabulary.Build("abcd ");
+        var model = new SequenceModel(SequenceModelConfig.LanguageModel(CellType.Gru, vocab.Count, 3, 4), new Rng(1));
+        var ids = vocab.Encode(string.Concat(Enumerable.Repeat("abcd ", 20)));
+        Trainer.ForLanguageModel(model, vocab, ids[..80], ids[80..], new TrainingOptions { Batch = 2, Bptt = 4, Epochs = 1 }, dir.Path).Run();
+        var file = SafeTensorFile.Load(Path.Combine(dir.Path, Trainer.LatestFile));
+        var meta = file.Metadata.ToDictionary(kv => kv.Key, kv => kv.Value);
+        var training = System.Text.Json.Nodes.JsonNode.Parse(meta["training"])!.AsObject();
+        training[field] = System.Text.Json.Nodes.JsonNode.Parse(value);
+        meta["training"] = training.ToJsonString();
+        var tensors = file.Names.Select(n => new KeyValuePair<string, Tensor>(n, file.GetTensor(n))).ToList();
+        meta["checksum"] = ReliabilityTests.CheckpointChecksum(tensors, meta);
+        string path = dir.File("enum.ckpt");
+        SafeTensors.Save(path, tensors, meta);
+        var e = Assert.Throws<CheckpointException>(() => Checkpoint.Load(path));
+        Assert.Contains("--" + field.ToLowerInvariant(), e.Message);
+    }
+}

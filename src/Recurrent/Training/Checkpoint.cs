@@ -28,6 +28,19 @@ public sealed record TrainingProgressState
     public int BatchesPerEpoch { get; init; }
     /// <summary>The training data's <see cref="ITrainingData.Fingerprint"/> (null: not recorded); resume refuses other data.</summary>
     public string? DataFingerprint { get; init; }
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first count or time that is negative (or not finite).</summary>
+    public void Validate()
+    {
+        (string Name, double Value)[] counts =
+        [
+            (nameof(Epoch), Epoch), (nameof(Window), Window), (nameof(Step), Step), (nameof(Tokens), Tokens), (nameof(OptimizerSteps), OptimizerSteps),
+            (nameof(EvaluationsWithoutImprovement), EvaluationsWithoutImprovement), (nameof(ElapsedSeconds), ElapsedSeconds), (nameof(BatchesPerEpoch), BatchesPerEpoch),
+        ];
+        foreach (var (name, value) in counts)
+            if (!(value >= 0 && double.IsFinite(value))) throw new ArgumentException($"progress.{name} is {value}; it must be a non-negative number.");
+        if (BatchesPerEpoch > 0 && Window > BatchesPerEpoch) throw new ArgumentException($"progress.Window is {Window}, past the {BatchesPerEpoch} batches of an epoch.");
+    }
 }
 
 /// <summary>
@@ -106,7 +119,9 @@ public sealed class Checkpoint
             var extra = meta.Where(kv => kv.Key.StartsWith(MetadataPrefix, StringComparison.Ordinal)).ToDictionary(kv => kv.Key[MetadataPrefix.Length..], kv => kv.Value);
             if (version == "1") extra["vocabulary"] = Get(meta, "vocabulary", path);
             var training = Parse<TrainingOptions>(meta, "training", path);
+            training.Validate();
             var progress = Parse<TrainingProgressState>(meta, "progress", path);
+            progress.Validate();
             var schedule = Parse<Dictionary<string, double>>(meta, "schedule", path);
             var rngText = Get(meta, "rng", path);
             ulong[] rng = rngText.Length == 0 ? [] : rngText.Split(',').Select(s => ulong.Parse(s, NumberStyles.HexNumber, CultureInfo.InvariantCulture)).ToArray();

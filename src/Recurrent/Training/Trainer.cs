@@ -136,8 +136,15 @@ public sealed class Trainer
         TrainingOptions.CheckEpochs(checkpoint.Training, options, checkpoint.Progress);
         var model = checkpoint.CreateModel(checkpointPath);
         var trainer = new Trainer(model, train, valid, options, outDir, checkpoint.Metadata);
-        trainer._optimizer.LoadState(checkpoint.OptimizerState, checkpoint.Progress.OptimizerSteps);
-        trainer._schedule.SetState(checkpoint.ScheduleState);
+        try
+        {
+            trainer._optimizer.LoadState(checkpoint.OptimizerState, checkpoint.Progress.OptimizerSteps);
+            trainer._schedule.SetState(checkpoint.ScheduleState);
+        }
+        catch (ArgumentException e)
+        {
+            throw new CheckpointException($"Checkpoint '{checkpointPath}' has an invalid optimizer or schedule state: {e.Message.Split('\n')[0]}", e);
+        }
         if (checkpoint.RngState.Length != 4) throw new CheckpointException($"Checkpoint '{checkpointPath}' has no valid RNG state.");
         trainer._rng.Restore(checkpoint.RngState);
         if (checkpoint.Progress.Window > train.BatchCount)

@@ -74,6 +74,8 @@ public sealed record TrainingOptions
         Check(Threads is >= 1 and <= 256, "--threads", Threads, "between 1 and 256");
         Check(StopPatience >= 0, "--stop-patience", StopPatience, "at least 0 (0 = never stop early)");
         Check(Enum.IsDefined(Monitor), "--monitor", Monitor, "loss or accuracy");
+        Check(Enum.IsDefined(Optimizer), "--optimizer", Optimizer, "sgd, adam, adamw or rmsprop");
+        Check(Enum.IsDefined(Schedule), "--schedule", Schedule, "constant, step, plateau or cosine");
         if (Nesterov && Momentum <= 0) throw new ArgumentException("--nesterov needs --momentum greater than 0.");
     }
 
