@@ -95,6 +95,8 @@ public static class ClassifyCommand
                 throw new IOException($"'{dir}' already holds a training run; use --resume to continue it or choose another --out.");
             if (r.GetValue(resume) && !File.Exists(latest)) throw new FileNotFoundException($"--resume: '{latest}' does not exist (train into --out first).");
             var config = shape.Read(r);
+            var given = CommonOptions.Given(r, command);
+            if (r.GetValue(resume)) options = ResumedOptions(latest, options, given);
             ClassificationReport? test;
             TrainingSummary summary;
             // How the data was split, so that eval --part can take the same parts again.
@@ -107,7 +109,7 @@ public static class ClassifyCommand
                 var (trainIds, validIds, testIds) = SplitSeries(all, r.GetValue(groups), r.GetValue(testGroup), fractions, options.Seed);
                 var (trainPart, validPart, testPart) = (Items(trainIds), Items(validIds), Items(testIds));
                 SeriesClassifier classifier;
-                if (r.GetValue(resume)) classifier = SeriesClassifier.Load(latest, out _);
+                if (r.GetValue(resume)) { classifier = SeriesClassifier.Load(latest, out _); ModelOptionSet.CheckResume(config, classifier.Model.Config, given); }
                 else
                 {
                     classifier = SeriesClassifier.Create(trainPart, all[0].Features, config with { ClassWeights = ClassWeights(r.GetValue(weights)!, trainPart.Select(x => x.Label)) }, options.Seed);
@@ -130,7 +132,7 @@ public static class ClassifyCommand
                 else (trainPart, validPart, testPart) = Splits.StratifiedSplit(all, x => x.Label, fractions.Train, fractions.Valid, options.Seed);
                 var tokenLevel = r.GetValue(level) == "word" ? TokenLevel.Word : TokenLevel.Char;
                 TextClassifier classifier;
-                if (r.GetValue(resume)) classifier = TextClassifier.Load(latest, out _);
+                if (r.GetValue(resume)) { classifier = TextClassifier.Load(latest, out _); ModelOptionSet.CheckResume(config, classifier.Model.Config, given); }
                 else
                 {
                     classifier = TextClassifier.Create(trainPart, config with { ClassWeights = ClassWeights(r.GetValue(weights)!, trainPart.Select(x => x.Label)) }, tokenLevel, r.GetValue(minCount), options.Seed);
@@ -142,13 +144,12 @@ public static class ClassifyCommand
                 summary = Run(classifier, trainPart, validPart, options, dir, r.GetValue(resume), isQuiet, cancel);
                 test = testPart.Count > 0 ? classifier.Evaluate(testPart) : null;
             }
-            LossPlot.Write(dir, "cross-entropy (nats/sequence)");
             if (!isQuiet)
             {
                 Console.WriteLine($"done: {summary.Steps} steps{(summary.StoppedEarly ? " (stopped early)" : "")}, {summary.Elapsed:hh\\:mm\\:ss}; best model {summary.BestCheckpoint}");
                 if (test is not null) Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"test: accuracy {test.Accuracy:P2}, macro-F1 {test.MacroF1:F4} on {test.Total} examples"));
             }
-            return 0;
+            return CliErrors.Interrupted(cancel, summary, dir);
         })));
         return command;
     }
@@ -157,9 +158,19 @@ public static class ClassifyCommand
         bool resume, bool quiet, CancellationToken cancel)
     {
         string latest = Path.Combine(dir, Trainer.LatestFile);
+        if (!quiet) Console.WriteLine(TrainingView.Plan(options, resume ? Checkpoint.Load(latest).Progress : null));
         return TrainingView.Show((report, token) => resume
             ? classifier.Resume(Checkpoint.Load(latest), latest, train, valid, options, dir, report, token)
-            : classifier.Fit(train, valid, options, dir, report, token), quiet, "sequence", cancel);
+            : classifier.Fit(train, valid, options, dir, report, token), quiet, "sequence", cancel, () => LossPlot.Write(dir, "cross-entropy (nats/sequence)"));
+    }
+
+    /// <summary>The saved options with those given on the command line; what may not change is refused by name.</summary>
+    private static TrainingOptions ResumedOptions(string latest, TrainingOptions options, IReadOnlySet<string> given)
+    {
+        var checkpoint = Checkpoint.Load(latest);
+        var resumed = TrainingOptions.Resumed(checkpoint.Training, options, given);
+        TrainingOptions.CheckUnchanged(checkpoint.Training, resumed);   // by name, before the data is read; Trainer.Resume checks the rest
+        return resumed;
     }
 
     /// <summary>Class weights n / (K·n_k) for the training labels in the classifier's order (sorted ordinally), or null for "none".</summary>

@@ -305,10 +305,10 @@ public abstract class RecurrentLayer
         // Whole-sequence GEMMs: dW_ih += dGatesᵀ·x, dx = dGates·W_ih, dW_hh += dGates_hhᵀ·HPrev.
         int rows = t * b;
         var dGates = DGates.Span;
-        Gemm.Multiply(Compute, true, false, gh, InputSize, rows, 1f, dGates, gh, x.Span, InputSize, 1f, WeightIh.GradSpan, InputSize);
+        AddTransposedProduct(dGates, gh, x.Span, InputSize, rows, WeightIh.GradSpan);
         Gemm.Multiply(Compute, false, false, rows, InputSize, gh, 1f, dGates, gh, WeightIh.Span, InputSize, 0f, DInputBuffer.Span, InputSize);
         var dGatesHh = RecurrentGateGradAll();
-        Gemm.Multiply(Compute, true, false, gh, H, rows, 1f, dGatesHh, gh, HPrev.Span, H, 1f, WeightHh.GradSpan, H);
+        AddTransposedProduct(dGatesHh, gh, HPrev.Span, H, rows, WeightHh.GradSpan);
         if (BiasIh is not null) Kernels.AddRows(dGates, rows, gh, BiasIh.GradSpan);
         if (BiasHh is not null) Kernels.AddRows(dGatesHh, rows, gh, BiasHh.GradSpan);
         FinishBackward();
@@ -317,6 +317,11 @@ public abstract class RecurrentLayer
     /// <summary>What Backward throws after an inference forward.</summary>
     internal static InvalidOperationException NoActivationsForBackward() =>
         new("Backward needs the activations of a training forward; the last Forward ran with keepForBackward: false (inference) and kept none.");
+    private readonly Tensor _chunkProduct = new(0);
+    private double[] _gradientSum = [];
+
+    private void AddTransposedProduct(ReadOnlySpan<float> a, int m, ReadOnlySpan<float> b, int n, int rows, Span<float> grad) =>
+        GradientSums.AddTransposedProduct(Compute, a, m, b, n, rows, grad, ref _gradientSum, _chunkProduct);
 
     /// <summary>L2 norm of the active rows of a [B, H] matrix, accumulated in double (diagnostics hook).</summary>
     private double ActiveRowsNorm(ReadOnlySpan<float> m, int time)

@@ -91,6 +91,8 @@ public sealed class SequenceModel
     {
         ArgumentNullException.ThrowIfNull(config);
         config.Validate();
+        var memory = ModelMemory.Estimate(config);
+        memory.EnsureFits(memory.WeightBytes + memory.GradientBytes, "--hidden, --layers, --embed or the vocabulary size");
         Config = config;
         int width = config.Directions * config.HiddenSize;
         if (config.HasTokens)
