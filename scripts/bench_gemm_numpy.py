@@ -1,9 +1,11 @@
 #!/usr/bin/python3
 """numpy/OpenBLAS twin of `Recurrent.Bench gemm`: the same shapes, the same timing method
-(warm-up, then reps of at least --min-seconds each, median reported), the same output lines.
-The thread count is OpenBLAS's: set OPENBLAS_NUM_THREADS before running; --threads only labels
-the output."""
+(--warmup-seconds of untimed calls, then --reps reps of --seconds/reps each, the median rep
+reported), the same output lines. The header names the OpenBLAS core the kernels run for
+(OPENBLAS_CORETYPE pins it). The thread count is OpenBLAS's: set OPENBLAS_NUM_THREADS before
+running; --threads only labels the output."""
 import argparse
+import ctypes
 import os
 import time
 
@@ -32,7 +34,7 @@ def operands(rng, m, n, k, trans_a, trans_b):
     return (a.T if trans_a else a), (b.T if trans_b else b)
 
 
-def measure(m, n, k, trans_a, trans_b, reps, min_seconds, rng):
+def measure(m, n, k, trans_a, trans_b, reps, seconds, warmup_seconds, rng):
     op_a, op_b = operands(rng, m, n, k, trans_a, trans_b)
     c = np.empty((m, n), dtype=np.float32)
 
@@ -40,17 +42,34 @@ def measure(m, n, k, trans_a, trans_b, reps, min_seconds, rng):
         np.matmul(op_a, op_b, out=c)
 
     start, calls = time.perf_counter(), 0
-    while time.perf_counter() - start < max(0.3, min_seconds) or calls < 3:
+    while calls < 2 or time.perf_counter() - start < warmup_seconds:
         once()
         calls += 1
-    per_rep = max(1, int(calls * min_seconds / (time.perf_counter() - start)))
     rates = []
     for _ in range(reps):
-        t = time.perf_counter()
-        for _ in range(per_rep):
+        start, calls = time.perf_counter(), 0
+        while True:
             once()
-        rates.append(2.0 * m * n * k * per_rep / (time.perf_counter() - t) / 1e9)
+            calls += 1
+            elapsed = time.perf_counter() - start
+            if elapsed >= seconds / reps:
+                break
+        rates.append(2.0 * m * n * k * calls / elapsed / 1e9)
     return sorted(rates)[reps // 2]
+
+
+def openblas_core():
+    """The core OpenBLAS runs its kernels for in this process (numpy's BLAS), or 'unknown'."""
+    with open("/proc/self/maps") as maps:
+        paths = dict.fromkeys(line.split()[-1] for line in maps if "blas" in line or "lapack" in line)
+    for path in paths:
+        try:
+            corename = ctypes.CDLL(path).openblas_get_corename
+        except (OSError, AttributeError):
+            continue
+        corename.restype = ctypes.c_char_p
+        return corename().decode()
+    return "unknown"
 
 
 def parse_shape(text):
@@ -63,20 +82,22 @@ def parse_shape(text):
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--threads", type=int, default=int(os.environ.get("OPENBLAS_NUM_THREADS", "0") or 0))
-    parser.add_argument("--reps", type=int, default=5)
-    parser.add_argument("--min-seconds", type=float, default=0.15)
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=10.0, help="timed seconds per shape, over all reps")
+    parser.add_argument("--warmup-seconds", type=float, default=2.0)
     parser.add_argument("--only", default=None, help="run only the standard shape with this name")
     parser.add_argument("--shape", action="append", default=[],
                         help="MxNxK or MxNxK:NT (N = as stored, T = transposed, for A then B); replaces the standard shapes")
     args = parser.parse_args()
     rng = np.random.default_rng(1)
-    print(f"# numpy {np.__version__}, OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}, median of {args.reps}")
+    print(f"# numpy {np.__version__}, OpenBLAS core {openblas_core()}, OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}, "
+          f"median of {args.reps} reps, {args.seconds:g} s timed after {args.warmup_seconds:g} s warm-up per shape")
     print("# shape\tm\tn\tk\tthreads\tGFLOP/s")
     shapes = [parse_shape(text) for text in args.shape] or SHAPES
     for name, m, n, k, ta, tb in shapes:
         if args.only is not None and name != args.only:
             continue
-        rate = measure(m, n, k, ta, tb, args.reps, args.min_seconds, rng)
+        rate = measure(m, n, k, ta, tb, args.reps, args.seconds, args.warmup_seconds, rng)
         print(f"{name}\t{m}\t{n}\t{k}\t{args.threads}\t{rate:.1f}", flush=True)
 
 

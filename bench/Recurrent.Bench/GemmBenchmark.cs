@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using Recurrent.Numerics;
 
@@ -7,8 +6,8 @@ namespace Recurrent.Bench;
 /// <summary>
 /// GEMM throughput on square products and the shapes an RNN spends its time in; the same
 /// shapes as scripts/bench_gemm_numpy.py, so the two can be compared line by line.
-/// Each shape is warmed up, then timed <c>reps</c> times (each rep long enough to time
-/// reliably); the median rep is reported.
+/// Each shape is warmed up, then timed as every benchmark is (see <see cref="BenchOptions"/>);
+/// the median rep is reported.
 /// </summary>
 internal static class GemmBenchmark
 {
@@ -31,49 +30,53 @@ internal static class GemmBenchmark
 
     public static int Run(string[] args)
     {
-        int threads = 1, reps = 5;
-        double minSeconds = 0.15;
-        SimdLevel? simd = null;
+        if (args.Contains("--list"))
+        {
+            foreach (var shape in Shapes) Console.WriteLine(shape.Name);
+            return 0;
+        }
         string? only = null;
         var shapes = new List<Shape>();
-        for (int i = 0; i < args.Length; i++)
+        bool Extra(string arg, string value)
         {
-            string arg = args[i];
-            string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{arg} needs a value.");
             switch (arg)
             {
-                case "--threads": threads = int.Parse(Next(), CultureInfo.InvariantCulture); break;
-                case "--reps": reps = int.Parse(Next(), CultureInfo.InvariantCulture); break;
-                case "--min-seconds": minSeconds = double.Parse(Next(), CultureInfo.InvariantCulture); break;
-                case "--simd": simd = Enum.Parse<SimdLevel>(Next(), ignoreCase: true); break;
-                case "--only": only = Next(); break;
-                case "--shape": shapes.Add(ParseShape(Next())); break;
-                case "--list":
-                    foreach (var shape in Shapes) Console.WriteLine(shape.Name);
-                    return 0;
-                case "--help" or "-h":
-                    Console.WriteLine("gemm [--threads N] [--reps N] [--min-seconds S] [--simd Scalar|Vector|Avx2|Avx512] [--only NAME] [--shape MxNxK[:NT[:P]]]... | --list");
-                    Console.WriteLine("--only runs the one standard shape with that name (see --list); --shape replaces the standard shapes,");
-                    Console.WriteLine("its optional suffix giving op(A) and op(B) as N (as stored) or T (transposed), then :P to pack B once outside the timing.");
-                    Console.WriteLine("Prints one tab-separated line per shape: name, m, n, k, threads, GFLOP/s (median of reps).");
-                    return 0;
-                default:
-                    Console.Error.WriteLine($"gemm: unknown option '{arg}' (try --help)");
-                    return 2;
+                case "--only": only = value; return true;
+                case "--shape": shapes.Add(ParseShape(value)); return true;
+                default: return false;
             }
         }
-        if (reps < 1) { Console.Error.WriteLine("gemm: --reps must be at least 1"); return 2; }
+        if (args.Contains("--help") || args.Contains("-h"))
+        {
+            BenchOptions.Parse("gemm", ["--help"], modelOptions: false, "[--only NAME] [--shape MxNxK[:NT[:P]]]... | --list");
+            Console.WriteLine("--only runs the one standard shape with that name (see --list); --shape replaces the standard shapes,");
+            Console.WriteLine("its optional suffix giving op(A) and op(B) as N (as stored) or T (transposed), then :P to pack B once outside the timing.");
+            Console.WriteLine("Prints a header naming the SIMD level, then one tab-separated line per shape: name, m, n, k, threads, GFLOP/s (median rep).");
+            return 0;
+        }
+        BenchOptions? o;
+        try
+        {
+            o = BenchOptions.Parse("gemm", args, modelOptions: false, extra: Extra);
+        }
+        catch (ArgumentException e)
+        {
+            Console.Error.WriteLine($"gemm: {e.Message}");
+            return 2;
+        }
+        if (o is null) return 2;
 
-        var compute = new Compute(threads, simd);
-        Console.WriteLine($"# Recurrent GEMM, {compute.Simd}, {threads} thread(s), median of {reps}");
+        var compute = o.Compute;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"# Recurrent GEMM, {compute.Simd}, {o.Threads} thread(s), median of {o.Reps} reps, {o.Seconds:0.##} s timed after {o.WarmUpSeconds:0.##} s warm-up per shape; {o.SimdDescription}"));
         Console.WriteLine("# shape\tm\tn\tk\tthreads\tGFLOP/s");
         var rng = new Rng(1);
         foreach (var shape in shapes.Count > 0 ? shapes : [.. Shapes])
         {
             if (only is not null && shape.Name != only) continue;
-            double gflops = Measure(shape, compute, reps, minSeconds, rng);
+            double gflops = Measure(shape, o, rng);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{shape.Name}\t{shape.M}\t{shape.N}\t{shape.K}\t{threads}\t{gflops:F1}"));
+                $"{shape.Name}\t{shape.M}\t{shape.N}\t{shape.K}\t{o.Threads}\t{gflops:F1}"));
         }
         return 0;
     }
@@ -92,36 +95,21 @@ internal static class GemmBenchmark
         return new Shape(text, m, n, k, flags[0] == 'T', flags[1] == 'T', prePacked);
     }
 
-    private static double Measure(Shape s, Compute compute, int reps, double minSeconds, Rng rng)
+    private static double Measure(Shape s, BenchOptions o, Rng rng)
     {
+        var compute = o.Compute;
         int lda = s.TransA ? s.M : s.K, ldb = s.TransB ? s.K : s.N;
         var a = Random(rng, s.M * s.K);
         var b = Random(rng, s.K * s.N);
         var c = new float[s.M * s.N];
         var packed = new PackedMatrix();
         if (s.PrePacked) Gemm.Pack(compute, s.TransB, s.K, s.N, b, ldb, packed);
-        void Once()
+        var reps = o.Time(() =>
         {
             if (s.PrePacked) Gemm.Multiply(compute, s.TransA, s.M, 1f, a, lda, packed, 0f, c, s.N);
             else Gemm.Multiply(compute, s.TransA, s.TransB, s.M, s.N, s.K, 1f, a, lda, b, ldb, 0f, c, s.N);
-        }
-
-        // Warm-up: lets the JIT reach its final tier and the pack buffers reach full size.
-        var clock = Stopwatch.StartNew();
-        int calls = 0;
-        while (clock.Elapsed.TotalSeconds < Math.Max(0.3, minSeconds) || calls < 3) { Once(); calls++; }
-        int perRep = Math.Max(1, (int)(calls * minSeconds / clock.Elapsed.TotalSeconds));
-
-        var rates = new double[reps];
-        for (int r = 0; r < reps; r++)
-        {
-            long start = Stopwatch.GetTimestamp();
-            for (int i = 0; i < perRep; i++) Once();
-            double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
-            rates[r] = 2.0 * s.M * s.N * s.K * perRep / seconds / 1e9;
-        }
-        Array.Sort(rates);
-        return rates[reps / 2];
+        });
+        return BenchOptions.Median(reps.Select(r => 2.0 * s.M * s.N * s.K / r.SecondsPerCall / 1e9));
     }
 
     private static float[] Random(Rng rng, int count)

@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using System.Text.Json;
 using Recurrent.Layers;
 using Recurrent.Losses;
 using Recurrent.Numerics;
@@ -6,34 +6,51 @@ using Recurrent.Optimizers;
 
 namespace Recurrent.Bench;
 
-/// <summary>One training-throughput configuration of issue 5 (same definitions as scripts/peer_bench_torch.py).</summary>
+/// <summary>One benchmark configuration, as bench/configs.json defines it for every contender.</summary>
 public sealed record TrainConfig(string Name, CellType Cell, int Vocabulary, int Embedding, int Hidden, int Layers, bool Bidirectional, int Batch, int Seq, int Outputs)
 {
-    public static readonly TrainConfig[] All =
-    [
-        new("char-rnn-s", CellType.RnnTanh, 65, 64, 256, 1, false, 32, 64, 65),
-        new("char-gru-s", CellType.Gru, 65, 64, 256, 1, false, 32, 64, 65),
-        new("char-lstm-s", CellType.Lstm, 65, 64, 256, 1, false, 32, 64, 65),
-        new("char-lstm-l", CellType.Lstm, 65, 128, 512, 2, false, 32, 128, 65),
-        new("word-lstm-ptb-s", CellType.Lstm, 10000, 200, 200, 2, false, 20, 20, 10000),
-        new("word-lstm-ptb-m", CellType.Lstm, 10000, 650, 650, 2, false, 20, 35, 10000),
-        new("bilstm-tagger", CellType.Lstm, 20000, 100, 128, 1, true, 32, 40, 20),
-    ];
+    /// <summary>bench/configs.json, copied next to the benchmark's assembly.</summary>
+    private static readonly string FilePath = Path.Combine(AppContext.BaseDirectory, "configs.json");
+    private static readonly Lazy<(TrainConfig[] All, string Inference)> Loaded = new(Load);
+
+    public static TrainConfig[] All => Loaded.Value.All;
+
+    /// <summary>The config of the batched-inference and generation measures.</summary>
+    public static string InferenceName => Loaded.Value.Inference;
 
     public static TrainConfig? Find(string name) => All.FirstOrDefault(c => c.Name == name);
+
+    private static (TrainConfig[], string) Load()
+    {
+        using var json = JsonDocument.Parse(File.ReadAllText(FilePath));
+        var root = json.RootElement;
+        var all = root.GetProperty("configs").EnumerateArray().Select(c => new TrainConfig(
+            c.GetProperty("name").GetString()!,
+            c.GetProperty("cell").GetString() switch
+            {
+                "rnn_tanh" => CellType.RnnTanh,
+                "gru" => CellType.Gru,
+                "lstm" => CellType.Lstm,
+                var other => throw new InvalidDataException($"{FilePath}: unknown cell '{other}' (rnn_tanh, gru or lstm)"),
+            },
+            c.GetProperty("vocab").GetInt32(), c.GetProperty("embed").GetInt32(), c.GetProperty("hidden").GetInt32(),
+            c.GetProperty("layers").GetInt32(), c.GetProperty("bidirectional").GetBoolean(), c.GetProperty("batch").GetInt32(),
+            c.GetProperty("seq").GetInt32(), c.GetProperty("outputs").GetInt32())).ToArray();
+        return (all, root.GetProperty("inference").GetString()!);
+    }
 }
 
 /// <summary>
 /// Training throughput, one full step as the peers define it: embedding → recurrent stack →
 /// linear → mean cross-entropy over every step, backward, global-norm clip 5.0, Adam update,
-/// gradients zeroed. Reports tokens (T·B) per second, the median of the repetitions.
+/// gradients zeroed. Reports tokens (T·B) per second, the median of the timed reps (see BenchOptions).
 /// peak_rss_mb is the whole process's peak: run one config per process to attribute it.
 /// </summary>
 public static class TrainBenchmark
 {
     public static int Run(string[] args)
     {
-        var o = BenchOptions.Parse("train", args, defaultSteps: 5);
+        var o = BenchOptions.Parse("train", args, modelOptions: true);
         if (o is null) return 2;
         if (o.Config is not null && TrainConfig.Find(o.Config) is null)
         {
@@ -41,22 +58,13 @@ public static class TrainBenchmark
             return 2;
         }
         foreach (var config in TrainConfig.All.Where(c => o.Config is null || c.Name == o.Config))
-            o.Report(config.Name, "train_tokens_per_s", Measure(config, o.Threads, o.Reps, o.Steps));
-        return 0;
-    }
-
-    private static double Measure(TrainConfig c, int threads, int reps, int steps)
-    {
-        var model = new TrainModel(c, threads);
-        BenchOptions.WarmUp(model.Step);
-        var samples = new List<double>();
-        for (int r = 0; r < reps; r++)
         {
-            var sw = Stopwatch.StartNew();
-            for (int s = 0; s < steps; s++) model.Step();
-            samples.Add(steps * c.Seq * c.Batch / sw.Elapsed.TotalSeconds);
+            var model = new TrainModel(config, o.Compute);
+            var reps = o.Time(model.Step);
+            double tokensPerSecond = BenchOptions.Median(reps.Select(r => config.Seq * config.Batch / r.SecondsPerCall));
+            o.Report(config.Name, "train_tokens_per_s", tokensPerSecond, reps);
         }
-        return BenchOptions.Median(samples);
+        return 0;
     }
 
     /// <summary>The benchmark's model: the layers, fixed random ids and targets, Adam over every parameter.</summary>
@@ -71,11 +79,10 @@ public static class TrainBenchmark
         private readonly int[] _ids, _targets;
         private readonly Tensor _x, _hidden, _dOut;
 
-        public TrainModel(TrainConfig c, int threads)
+        public TrainModel(TrainConfig c, Compute compute)
         {
             _c = c;
             var rng = new Rng(1);
-            var compute = new Compute(threads);
             _stack = new RecurrentStack(new RecurrentOptions(c.Cell, c.Embedding, c.Hidden, c.Layers, c.Bidirectional), rng) { Compute = compute };
             _embedding = new Embedding("encoder.", c.Vocabulary, c.Embedding, rng);
             _decoder = new Linear("decoder.", _stack.Options.OutputSize, c.Outputs, rng) { Compute = compute };

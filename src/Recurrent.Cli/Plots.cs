@@ -29,6 +29,12 @@ public sealed class LineChart(string title, string xLabel, string yLabel)
 
     public bool LogY { get; init; }
 
+    /// <summary>Where the legend goes (upper right unless said).</summary>
+    public Alignment LegendAt { get; init; } = Alignment.UpperRight;
+
+    /// <summary>X values are dates (<see cref="DateTime.ToOADate"/>), labelled as such.</summary>
+    public bool DateAxis { get; init; }
+
     public LineChart Add(Series series)
     {
         if (series.X.Count != series.Y.Count)
@@ -81,7 +87,12 @@ public sealed class LineChart(string title, string xLabel, string yLabel)
                 LabelFormatter = PowerOfTen,
             };
         }
-        if (_series.Count + _references.Count > 1) plot.ShowLegend(Alignment.UpperRight);
+        if (DateAxis)
+        {
+            plot.Axes.DateTimeTicksBottom();
+            plot.XLabel(xLabel);   // the date axis replaces the bottom axis and its label
+        }
+        if (_series.Count + _references.Count > 1) plot.ShowLegend(LegendAt);
         ChartFile.Save(plot, path, width, height);
     }
 

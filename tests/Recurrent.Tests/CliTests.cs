@@ -56,7 +56,7 @@ public sealed class TrainedRun : IDisposable
     public void Dispose() => Dir.Dispose();
 }
 
-public class CliTests(TrainedRun run) : IClassFixture<TrainedRun>
+public partial class CliTests(TrainedRun run) : IClassFixture<TrainedRun>
 {
     [Fact]
     public void TrainWritesCheckpointsMetricsAndPlot()
@@ -69,6 +69,11 @@ public class CliTests(TrainedRun run) : IClassFixture<TrainedRun>
         var first = JsonDocument.Parse(lines[0]).RootElement;
         Assert.True(first.GetProperty("valid_loss").GetDouble() > 0);
         Assert.Contains("done:", run.Train.Out);
+        // The checkpoint records how it was trained (the model card of `recurrent serve` shows it).
+        var metadata = Recurrent.Training.Checkpoint.Load(Path.Combine(run.Out, "best.ckpt")).Metadata;
+        Assert.StartsWith("recurrent train --data " + run.Corpus + " --level char --cell gru", metadata["command"]);
+        Assert.Equal(Path.GetFullPath(run.Corpus), metadata["data"]);
+        Assert.Equal("0.9", metadata["split"]);
     }
 
     [Fact]

@@ -49,8 +49,8 @@ public sealed class DataReaderTests : IDisposable
         var labels = names.Select(n => n.Label).Distinct().ToList();
         Assert.Equal(18, labels.Count);
         Assert.Equal(labels.Order(StringComparer.Ordinal), labels);
-        Assert.Equal(new LabeledText("Khoury", "Arabic"), names[0]);
-        Assert.Equal(new LabeledText("Vuu", "Vietnamese"), names[^1]);
+        Assert.Equal(new Labeled<string>("Khoury", "Arabic"), names[0]);
+        Assert.Equal(new Labeled<string>("Vuu", "Vietnamese"), names[^1]);
         Assert.Equal(9_408, names.Count(n => n.Label == "Russian"));
         Assert.Equal(18_015, names.Distinct().Count()); // the README's de-duplicated count
     }
@@ -88,7 +88,7 @@ public sealed class DataReaderTests : IDisposable
         Assert.Equal([new("Hello, world", "pos"), new("She said \"hi\"", "neg"), new("plain", "neg")], rows);
         Assert.Same(rows[1].Label, rows[2].Label); // labels are pooled
         var headerAsData = LabeledTextReader.ReadDelimited(path);
-        Assert.Equal(new LabeledText("text", "label"), headerAsData[0]); // the BOM is not part of the text
+        Assert.Equal(new Labeled<string>("text", "label"), headerAsData[0]); // the BOM is not part of the text
     }
 
     [Fact]

@@ -13,7 +13,7 @@ namespace Recurrent.Tests;
 /// (relative L2 error ≤ 1e-5). With RECURRENT_ONNX_DIR set, every exported model is also
 /// saved there (for scripts/check_onnx.py).
 /// </summary>
-public class OnnxExportTests(ITestOutputHelper output)
+public partial class OnnxExportTests(ITestOutputHelper output)
 {
     private const double Tolerance = 1e-5;
     private const int T = 6, InputSize = 5, H = 7;
@@ -97,7 +97,7 @@ public class OnnxExportTests(ITestOutputHelper output)
         Tensor? cN;
         if (ragged)
         {
-            // LanguageModel.Forward takes no lengths: the same function, layer by layer.
+            // SequenceModel.Forward(ids, T, B) takes no lengths: the same function, layer by layer.
             var embedded = new Tensor(model.Encoder!.Forward(ids, T * B).Span.ToArray(), T, B, E);
             var result = model.Rnn.Forward(embedded, RaggedLengths, h0, c0);
             (hN, cN) = (result.HN.Clone(), result.CN?.Clone());

@@ -1,3 +1,5 @@
+using Recurrent.Applications;
+using Recurrent.Data;
 using Recurrent.Generation;
 using Recurrent.Layers;
 using Recurrent.Models;
@@ -40,6 +42,35 @@ public class ReadmeExampleTests
             Assert.Equal(40, sample.EnumerateRunes().Count());   // the generated characters, after the prime
             Assert.Equal(3, next.Count);
             Assert.True(next[0].Probability >= next[1].Probability);
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+}
+
+/// <summary>The README's classifier example, run as written (fewer epochs), on the surnames in ../shared/data/names.</summary>
+public class ReadmeClassifierExampleTests
+{
+    [Fact]
+    public void TheReadmeClassifierExampleRuns()
+    {
+        string dir = Directory.CreateTempSubdirectory("recurrent-readme-").FullName;
+        string names = Path.Combine(TestPaths.RepoRoot, "..", "shared", "data", "names");
+        var log = new List<string>();
+        try
+        {
+            // ---- README example, from here (epochs reduced, console replaced by a log, output under a temp folder) ----
+            var data = LabeledTextReader.ReadFilePerClass(names).Distinct().ToList();          // one file per language, a surname per line
+            var (train, valid, test) = Splits.StratifiedSplit(data, x => x.Label, 0.8, 0.1, seed: 1);
+            var shape = new SequenceModelConfig { Cell = CellType.Lstm, Layers = 2, Bidirectional = true, HiddenSize = 64, EmbeddingSize = 32 };
+            var classifier = TextClassifier.Create(train, shape);                               // characters → last states → 18 languages
+            classifier.Fit(train, valid, new TrainingOptions { Epochs = 1, Batch = 64, Threads = 2 }, Path.Combine(dir, "names-run"));
+            var report = classifier.Evaluate(test);
+            log.Add($"accuracy {report.Accuracy:P1}, macro-F1 {report.MacroF1:F3}");
+            foreach (var (language, p) in classifier.Predict("Nakamura").Take(3)) log.Add($"{language} {p:P1}");
+            // ---- to here ----
+            Assert.True(report.Accuracy > 0.5, log[0]);
+            Assert.Equal(4, log.Count);
+            Assert.True(File.Exists(Path.Combine(dir, "names-run", "best.ckpt")));
         }
         finally { Directory.Delete(dir, true); }
     }

@@ -53,12 +53,9 @@ public static class ClassifyCommand
         public List<Labeled<string>> Texts(ParseResult r, string? path = null)
         {
             path ??= r.GetValue(Data)!;
-            IReadOnlyList<LabeledText> items;
             if (Directory.Exists(path))
-                items = Directory.EnumerateDirectories(path).Any() ? LabeledTextReader.ReadFolderPerClass(path) : LabeledTextReader.ReadFilePerClass(path);
-            else
-                items = LabeledTextReader.ReadDelimited(path, new LabeledTextFormat { TextColumn = r.GetValue(TextColumn), LabelColumn = r.GetValue(LabelColumn), HasHeader = r.GetValue(Header) });
-            return items.Select(x => new Labeled<string>(x.Text, x.Label)).ToList();
+                return [.. Directory.EnumerateDirectories(path).Any() ? LabeledTextReader.ReadFolderPerClass(path) : LabeledTextReader.ReadFilePerClass(path)];
+            return [.. LabeledTextReader.ReadDelimited(path, new LabeledTextFormat { TextColumn = r.GetValue(TextColumn), LabelColumn = r.GetValue(LabelColumn), HasHeader = r.GetValue(Header) })];
         }
 
         public List<(string Id, Labeled<float[]> Item, int Features)> Series(ParseResult r) =>
@@ -98,6 +95,8 @@ public static class ClassifyCommand
                 throw new IOException($"'{dir}' already holds a training run; use --resume to continue it or choose another --out.");
             if (r.GetValue(resume) && !File.Exists(latest)) throw new FileNotFoundException($"--resume: '{latest}' does not exist (train into --out first).");
             var config = shape.Read(r);
+            var given = CommonOptions.Given(r, command);
+            if (r.GetValue(resume)) options = ResumedOptions(latest, options, given);
             ClassificationReport? test;
             TrainingSummary summary;
             // How the data was split, so that eval --part can take the same parts again.
@@ -107,15 +106,17 @@ public static class ClassifyCommand
             if (data.IsSeries(r))
             {
                 var all = data.Series(r);
-                var (trainPart, validPart, testPart) = SplitSeries(all, r.GetValue(groups), r.GetValue(testGroup), fractions, options.Seed);
+                var (trainIds, validIds, testIds) = SplitSeries(all, r.GetValue(groups), r.GetValue(testGroup), fractions, options.Seed);
+                var (trainPart, validPart, testPart) = (Items(trainIds), Items(validIds), Items(testIds));
                 SeriesClassifier classifier;
-                if (r.GetValue(resume)) classifier = SeriesClassifier.Load(latest, out _);
+                if (r.GetValue(resume)) { classifier = SeriesClassifier.Load(latest, out _); ModelOptionSet.CheckResume(config, classifier.Model.Config, given); }
                 else
                 {
                     classifier = SeriesClassifier.Create(trainPart, all[0].Features, config with { ClassWeights = ClassWeights(r.GetValue(weights)!, trainPart.Select(x => x.Label)) }, options.Seed);
                     foreach (var (k, v) in notes) classifier.Notes[k] = v;
                     ModelOptionSet.Validate(classifier.Model.Config);
                 }
+                WriteSplit(dir, new { train = Ids(trainIds), valid = Ids(validIds), test = Ids(testIds) });
                 Announce(isQuiet, r.GetValue(resume), classifier.Model, $"{trainPart.Count} training / {validPart.Count} validation / {testPart.Count} test sequences, {classifier.Labels.Count} classes", dir);
                 summary = Run(classifier, trainPart, validPart, options, dir, r.GetValue(resume), isQuiet, cancel);
                 test = testPart.Count > 0 ? classifier.Evaluate(testPart) : null;
@@ -131,24 +132,24 @@ public static class ClassifyCommand
                 else (trainPart, validPart, testPart) = Splits.StratifiedSplit(all, x => x.Label, fractions.Train, fractions.Valid, options.Seed);
                 var tokenLevel = r.GetValue(level) == "word" ? TokenLevel.Word : TokenLevel.Char;
                 TextClassifier classifier;
-                if (r.GetValue(resume)) classifier = TextClassifier.Load(latest, out _);
+                if (r.GetValue(resume)) { classifier = TextClassifier.Load(latest, out _); ModelOptionSet.CheckResume(config, classifier.Model.Config, given); }
                 else
                 {
                     classifier = TextClassifier.Create(trainPart, config with { ClassWeights = ClassWeights(r.GetValue(weights)!, trainPart.Select(x => x.Label)) }, tokenLevel, r.GetValue(minCount), options.Seed);
                     foreach (var (k, v) in notes) classifier.Notes[k] = v;
                     ModelOptionSet.Validate(classifier.Model.Config);
                 }
+                WriteSplit(dir, new { train = Pairs(trainPart), valid = Pairs(validPart), test = Pairs(testPart) });
                 Announce(isQuiet, r.GetValue(resume), classifier.Model, $"{trainPart.Count} training / {validPart.Count} validation / {testPart.Count} test texts, {classifier.Labels.Count} classes, {classifier.Tokens.Count} {(tokenLevel == TokenLevel.Word ? "words" : "characters")}", dir);
                 summary = Run(classifier, trainPart, validPart, options, dir, r.GetValue(resume), isQuiet, cancel);
                 test = testPart.Count > 0 ? classifier.Evaluate(testPart) : null;
             }
-            LossPlot.Write(dir);
             if (!isQuiet)
             {
                 Console.WriteLine($"done: {summary.Steps} steps{(summary.StoppedEarly ? " (stopped early)" : "")}, {summary.Elapsed:hh\\:mm\\:ss}; best model {summary.BestCheckpoint}");
                 if (test is not null) Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"test: accuracy {test.Accuracy:P2}, macro-F1 {test.MacroF1:F4} on {test.Total} examples"));
             }
-            return 0;
+            return CliErrors.Interrupted(cancel, summary, dir);
         })));
         return command;
     }
@@ -157,9 +158,19 @@ public static class ClassifyCommand
         bool resume, bool quiet, CancellationToken cancel)
     {
         string latest = Path.Combine(dir, Trainer.LatestFile);
+        if (!quiet) Console.WriteLine(TrainingView.Plan(options, resume ? Checkpoint.Load(latest).Progress : null));
         return TrainingView.Show((report, token) => resume
             ? classifier.Resume(Checkpoint.Load(latest), latest, train, valid, options, dir, report, token)
-            : classifier.Fit(train, valid, options, dir, report, token), quiet, "sequence", cancel);
+            : classifier.Fit(train, valid, options, dir, report, token), quiet, "sequence", cancel, () => LossPlot.Write(dir, "cross-entropy (nats/sequence)"));
+    }
+
+    /// <summary>The saved options with those given on the command line; what may not change is refused by name.</summary>
+    private static TrainingOptions ResumedOptions(string latest, TrainingOptions options, IReadOnlySet<string> given)
+    {
+        var checkpoint = Checkpoint.Load(latest);
+        var resumed = TrainingOptions.Resumed(checkpoint.Training, options, given);
+        TrainingOptions.CheckUnchanged(checkpoint.Training, resumed);   // by name, before the data is read; Trainer.Resume checks the rest
+        return resumed;
     }
 
     /// <summary>Class weights n / (K·n_k) for the training labels in the classifier's order (sorted ordinally), or null for "none".</summary>
@@ -171,6 +182,21 @@ public static class ClassifyCommand
         double total = counts.Values.Sum();
         return labels.Select(l => (float)(total / (labels.Count * (double)counts[l]))).ToArray();
     }
+
+    /// <summary>The file in the output directory that lists the parts of the split, so other tools (e.g. a PyTorch twin) can train and test on exactly the same examples.</summary>
+    public const string SplitFile = "split.json";
+
+    private static void WriteSplit(string dir, object parts)
+    {
+        Directory.CreateDirectory(dir);
+        Serialization.AtomicFile.Write(Path.Combine(dir, SplitFile), stream => JsonSerializer.Serialize(stream, parts));
+    }
+
+    private static string[][] Pairs(List<Labeled<string>> part) => part.Select(x => new[] { x.Input, x.Label }).ToArray();
+
+    private static string[] Ids(List<(string Id, Labeled<float[]> Item, int Features)> part) => part.Select(x => x.Id).ToArray();
+
+    private static List<Labeled<float[]>> Items(List<(string Id, Labeled<float[]> Item, int Features)> part) => part.Select(x => x.Item).ToList();
 
     private static void Announce(bool quiet, bool resume, Models.SequenceModel model, string what, string dir)
     {
@@ -191,7 +217,8 @@ public static class ClassifyCommand
     private static (List<Labeled<float[]>>, List<Labeled<float[]>>, List<Labeled<float[]>>) SplitSeries(List<(string Id, Labeled<float[]> Item, int Features)> all, IDictionary<string, string> notes)
     {
         var (fractions, seed) = SplitNotes(notes);
-        return SplitSeries(all, notes.TryGetValue("groups", out var g) ? g : null, notes.TryGetValue("test_group", out var t) ? t : null, fractions, seed);
+        var (train, valid, test) = SplitSeries(all, notes.TryGetValue("groups", out var g) ? g : null, notes.TryGetValue("test_group", out var t) ? t : null, fractions, seed);
+        return (Items(train), Items(valid), Items(test));
     }
 
     private static ((double Train, double Valid) Fractions, ulong Seed) SplitNotes(IDictionary<string, string> notes)
@@ -211,25 +238,21 @@ public static class ClassifyCommand
         throw new ArgumentException($"--split is '{text}'; it must be two positive fractions 'train,valid' adding up to at most 1, e.g. 0.8,0.1.");
     }
 
-    private static (List<Labeled<float[]>> Train, List<Labeled<float[]>> Valid, List<Labeled<float[]>> Test) SplitSeries(
+    private static (List<(string Id, Labeled<float[]> Item, int Features)> Train, List<(string Id, Labeled<float[]> Item, int Features)> Valid, List<(string Id, Labeled<float[]> Item, int Features)> Test) SplitSeries(
         List<(string Id, Labeled<float[]> Item, int Features)> all, string? groupsFile, string? testGroup, (double Train, double Valid) fractions, ulong seed)
     {
         if ((groupsFile is null) != (testGroup is null)) throw new ArgumentException("--groups and --test-group go together.");
-        if (groupsFile is null)
-        {
-            var (train, valid, test) = Splits.StratifiedSplit(all, x => x.Item.Label, fractions.Train, fractions.Valid, seed);
-            return (train.Select(x => x.Item).ToList(), valid.Select(x => x.Item).ToList(), test.Select(x => x.Item).ToList());
-        }
+        if (groupsFile is null) return Splits.StratifiedSplit(all, x => x.Item.Label, fractions.Train, fractions.Valid, seed);
         var groupOf = SequenceFolderReader.ReadPairs(groupsFile).ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
         foreach (var (id, _, _) in all)
             if (!groupOf.ContainsKey(id)) throw new ArgumentException($"--groups '{groupsFile}' has no group for sequence '{id}'.");
-        var held = all.Where(x => groupOf[x.Id] == testGroup).Select(x => x.Item).ToList();
+        var held = all.Where(x => groupOf[x.Id] == testGroup).ToList();
         if (held.Count == 0) throw new ArgumentException($"--test-group '{testGroup}' holds no sequence.");
         var rest = all.Where(x => groupOf[x.Id] != testGroup).ToList();
         // Validation takes its share of the remaining sequences, stratified.
         double validShare = fractions.Valid / (fractions.Train + fractions.Valid);
         var (t, v, _) = Splits.StratifiedSplit(rest, x => x.Item.Label, 1 - validShare, validShare, seed);
-        return (t.Select(x => x.Item).ToList(), v.Select(x => x.Item).ToList(), held);
+        return (t, v, held);
     }
 
     private static Command Eval()

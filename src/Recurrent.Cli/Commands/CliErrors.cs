@@ -35,7 +35,18 @@ public static class CliErrors
 
     private static bool IsUserError(Exception e) => e is ArgumentException or FileNotFoundException or DirectoryNotFoundException
         or IOException or UnauthorizedAccessException or FormatException or CheckpointException or SafeTensorsException
-        or InvalidOperationException or System.Text.DecoderFallbackException or Recurrent.Data.DataFormatException;
+        or InvalidOperationException or System.Text.DecoderFallbackException or Data.DataFormatException or TrainingDivergedException;
+
+    /// <summary>
+    /// The exit code of a training command: 130 when a signal stopped it (after saving
+    /// latest.ckpt, which this says on stderr), 0 otherwise.
+    /// </summary>
+    public static int Interrupted(CancellationToken cancel, TrainingSummary summary, string outDir)
+    {
+        if (!cancel.IsCancellationRequested) return 0;
+        Console.Error.WriteLine($"recurrent: stopped at step {summary.Steps}; {summary.LatestCheckpoint} and the plot are saved: continue with the same command and --resume (--out {outDir})");
+        return 130;
+    }
 
     private static void Report(string message, Exception e)
     {

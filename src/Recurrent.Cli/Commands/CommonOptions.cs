@@ -15,4 +15,13 @@ public static class CommonOptions
     {
         if (threads is < 1 or > 256) throw new ArgumentException($"--threads is {threads}; it must be between 1 and 256.");
     }
+
+    /// <summary>The names of the options of <paramref name="command"/> given on the command line (not left to their defaults).</summary>
+    public static IReadOnlySet<string> Given(ParseResult r, Command command)
+    {
+        var given = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var option in command.Options)
+            if (r.GetResult(option) is { Implicit: false }) given.Add(option.Name);
+        return given;
+    }
 }

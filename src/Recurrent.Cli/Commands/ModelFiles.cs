@@ -24,6 +24,14 @@ public static class ModelFiles
         return path;
     }
 
+    /// <summary>Any model (token or feature input, any head) with its checkpoint; no vocabulary needed.</summary>
+    public static (Checkpoint Checkpoint, SequenceModel Model, string Path) LoadModel(string path)
+    {
+        path = Resolve(path);
+        var checkpoint = Checkpoint.Load(path);
+        return (checkpoint, checkpoint.CreateModel(path), path);
+    }
+
     public static (Checkpoint Checkpoint, SequenceModel Model, Vocabulary Vocabulary) Load(string path, int threads)
     {
         path = Resolve(path);

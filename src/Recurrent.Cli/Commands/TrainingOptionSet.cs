@@ -140,6 +140,26 @@ public sealed class ModelOptionSet
         _ => CellType.Lstm,
     };
 
+    /// <summary>
+    /// A resumed run keeps its model: each shape option <paramref name="given"/> on the command line
+    /// must equal the checkpoint's, or this throws naming it.
+    /// </summary>
+    public static void CheckResume(SequenceModelConfig asked, SequenceModelConfig saved, IReadOnlySet<string> given)
+    {
+        var pairs = new (string Option, object Asked, object Saved)[]
+        {
+            ("--cell", CellName(asked.Cell), CellName(saved.Cell)), ("--layers", asked.Layers, saved.Layers), ("--hidden", asked.HiddenSize, saved.HiddenSize),
+            ("--embed", asked.EmbeddingSize, saved.EmbeddingSize), ("--dropout", asked.Dropout, saved.Dropout), ("--tie", asked.TieWeights, saved.TieWeights),
+            ("--bidirectional", asked.Bidirectional, saved.Bidirectional), ("--pooling", asked.Pooling, saved.Pooling),
+        };
+        foreach (var (option, a, s) in pairs)
+            if (given.Contains(option) && !Equals(a, s))
+                throw new ArgumentException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                    $"{option} is {a} but the checkpoint's model has {s}; a resumed run keeps its model (resume without {option}, or start a new run in another --out)."));
+    }
+
+    private static string CellName(CellType cell) => cell switch { CellType.Gru => "gru", CellType.RnnTanh => "rnn", CellType.RnnRelu => "rnn-relu", _ => "lstm" };
+
     /// <summary>Validates a full config, naming the command-line option at fault.</summary>
     public static void Validate(SequenceModelConfig config) => Validated(() => { config.Validate(); return config; });
 

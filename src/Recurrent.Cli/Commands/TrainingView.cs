@@ -14,11 +14,32 @@ public static class TrainingView
     /// <param name="quiet">No output.</param>
     /// <param name="unit">What the loss is per ("char", "word", "sequence", "tag", "value").</param>
     /// <param name="cancel">Ctrl-C: the run stops after the current step, evaluates and saves latest.ckpt.</param>
-    public static TrainingSummary Run(Trainer trainer, bool quiet, string unit, CancellationToken cancel = default) =>
-        Show((report, token) => trainer.Run(report, token), quiet, unit, cancel);
+    /// <param name="afterRun">Runs when the run ends, stopped or diverged too (e.g. draws loss.png from what metrics.jsonl holds).</param>
+    public static TrainingSummary Run(Trainer trainer, bool quiet, string unit, CancellationToken cancel = default, Action? afterRun = null) =>
+        Show((report, token) => trainer.Run(report, token), quiet, unit, cancel, afterRun);
+
+    /// <summary>What a run will do, for the start line: "resuming at epoch 2 of 10, step 590: adam lr 0.002 (constant), batch 32, …".</summary>
+    public static string Plan(Trainer trainer, bool resume, bool languageModel) =>
+        Plan(trainer.Options, resume ? trainer.Progress : null, languageModel);
+
+    /// <summary>The start line of a run with <paramref name="options"/>; <paramref name="resumedAt"/> is where a resumed run stands (null: a new run).</summary>
+    public static string Plan(TrainingOptions options, TrainingProgressState? resumedAt, bool languageModel = false)
+    {
+        string where = resumedAt is { } p ? $"resuming at epoch {Math.Min(p.Epoch + 1, options.Epochs)} of {options.Epochs}, step {p.Step}" : $"{options.Epochs} epoch{(options.Epochs == 1 ? "" : "s")}";
+        return $"{where}: {options.Describe(languageModel)}";
+    }
 
     /// <summary>Shows a run given as a function of the report callback and the cancellation token (e.g. an application's Fit).</summary>
-    public static TrainingSummary Show(Func<Action<TrainingReport>, CancellationToken, TrainingSummary> run, bool quiet, string unit, CancellationToken cancel = default)
+    public static TrainingSummary Show(Func<Action<TrainingReport>, CancellationToken, TrainingSummary> run, bool quiet, string unit, CancellationToken cancel = default, Action? afterRun = null)
+    {
+        TrainingSummary summary;
+        try { summary = ShowRun(run, quiet, unit, cancel); }
+        catch (TrainingDivergedException) { afterRun?.Invoke(); throw; }
+        afterRun?.Invoke();
+        return summary;
+    }
+
+    private static TrainingSummary ShowRun(Func<Action<TrainingReport>, CancellationToken, TrainingSummary> run, bool quiet, string unit, CancellationToken cancel)
     {
         bool live = !quiet && !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;
         if (!live)

@@ -1,11 +1,9 @@
+using Recurrent.Data;
 using Recurrent.Evaluation;
 using Recurrent.Models;
 using Recurrent.Training;
 
 namespace Recurrent.Applications;
-
-/// <summary>An input with its class: the in-memory data of a <see cref="Classifier{TInput}"/>.</summary>
-public readonly record struct Labeled<TInput>(TInput Input, string Label);
 
 /// <summary>
 /// Many-to-one classification of sequences of <typeparamref name="TInput"/> (what a text or a

@@ -76,7 +76,7 @@ public abstract class SequenceApplication
         {
             var rows = data.IndicesOf(0, i);
             var batch = data.GetBatch(0, i);
-            var predictions = Model.Forward(batch).Span;
+            var predictions = Model.Forward(batch, keepForBackward: false).Span;
             for (int b = 0; b < rows.Length; b++)
             {
                 if (!perStep) { visit(rows[b], predictions.Slice(b * K, K).ToArray()); continue; }

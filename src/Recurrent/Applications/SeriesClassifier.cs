@@ -1,3 +1,4 @@
+using Recurrent.Data;
 using Recurrent.Models;
 using Recurrent.Numerics;
 using Recurrent.Training;

@@ -1,7 +1,6 @@
 namespace Recurrent.Data;
 
 /// <summary>One classification example: a text and its class label.</summary>
-public sealed record LabeledText(string Text, string Label);
 
 /// <summary>
 /// How <see cref="LabeledTextReader.ReadDelimited"/> reads a delimited file. Fields are taken
@@ -40,7 +39,7 @@ public static class LabeledTextReader
     /// fixes the number of fields (it must reach both the text and the label column) and every
     /// line must have that many. Empty (or all-space) text or label is an error.
     /// </summary>
-    public static IReadOnlyList<LabeledText> ReadDelimited(string path, LabeledTextFormat? format = null)
+    public static IReadOnlyList<Labeled<string>> ReadDelimited(string path, LabeledTextFormat? format = null)
     {
         format ??= new LabeledTextFormat();
         if (format.TextColumn < 0 || format.LabelColumn < 0 || format.TextColumn == format.LabelColumn)
@@ -52,7 +51,7 @@ public static class LabeledTextReader
         string separated = DelimitedFields.Separated(delimiter);
         int needed = Math.Max(format.TextColumn, format.LabelColumn) + 1;
 
-        var examples = new List<LabeledText>();
+        var examples = new List<Labeled<string>>();
         var labels = new StringPool();
         var fields = new DelimitedFields();
         int expected = 0, firstLine = 0;
@@ -79,7 +78,7 @@ public static class LabeledTextReader
             var label = fields[format.LabelColumn];
             if (text.IsWhiteSpace()) throw reader.Error($"the text (field {format.TextColumn + 1}) is empty.");
             if (label.IsWhiteSpace()) throw reader.Error($"the label (field {format.LabelColumn + 1}) is empty.");
-            examples.Add(new LabeledText(text.ToString(), labels.Get(label)));
+            examples.Add(new Labeled<string>(text.ToString(), labels.Get(label)));
         }
         if (examples.Count == 0) throw new DataFormatException(path, 0, "has no examples.");
         return examples;
@@ -90,11 +89,11 @@ public static class LabeledTextReader
     /// layout of the PyTorch surnames data: <c>names/Arabic.txt</c>, …). The label is the file name
     /// without its extension. Files are read in ordinal order of their names, lines in file order.
     /// </summary>
-    public static IReadOnlyList<LabeledText> ReadFilePerClass(string directory, string pattern = "*.txt")
+    public static IReadOnlyList<Labeled<string>> ReadFilePerClass(string directory, string pattern = "*.txt")
     {
         var files = ListSorted(directory, pattern, folders: false);
         if (files.Length == 0) throw new DataFormatException(directory, 0, $"has no files matching '{pattern}'.");
-        var examples = new List<LabeledText>();
+        var examples = new List<Labeled<string>>();
         foreach (var file in files)
         {
             string label = Path.GetFileNameWithoutExtension(file);
@@ -102,7 +101,7 @@ public static class LabeledTextReader
             int before = examples.Count;
             using var reader = new LineReader(file);
             while (reader.TryReadLine(out var line))
-                if (!line.IsWhiteSpace()) examples.Add(new LabeledText(line.ToString(), label));
+                if (!line.IsWhiteSpace()) examples.Add(new Labeled<string>(line.ToString(), label));
             if (examples.Count == before) throw new DataFormatException(file, 0, "has no examples (every line is blank).");
         }
         return examples;
@@ -115,7 +114,7 @@ public static class LabeledTextReader
     /// names; names starting with '.' are skipped. <paramref name="classes"/> restricts the folders
     /// read (e.g. <c>["neg", "pos"]</c> to leave out aclImdb's <c>unsup</c>); each must exist.
     /// </summary>
-    public static IReadOnlyList<LabeledText> ReadFolderPerClass(string directory, string pattern = "*", IReadOnlyList<string>? classes = null)
+    public static IReadOnlyList<Labeled<string>> ReadFolderPerClass(string directory, string pattern = "*", IReadOnlyList<string>? classes = null)
     {
         var folders = ListSorted(directory, "*", folders: true);
         if (classes is not null)
@@ -126,7 +125,7 @@ public static class LabeledTextReader
             folders = folders.Where(f => classes.Contains(Path.GetFileName(f))).ToArray();
         }
         if (folders.Length == 0) throw new DataFormatException(directory, 0, "has no class folders.");
-        var examples = new List<LabeledText>();
+        var examples = new List<Labeled<string>>();
         foreach (var folder in folders)
         {
             string label = Path.GetFileName(folder);
@@ -136,7 +135,7 @@ public static class LabeledTextReader
             {
                 string text = LineReader.ReadAllText(file).Trim();
                 if (text.Length == 0) throw new DataFormatException(file, 0, "is empty.");
-                examples.Add(new LabeledText(text, label));
+                examples.Add(new Labeled<string>(text, label));
             }
         }
         return examples;

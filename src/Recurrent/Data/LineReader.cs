@@ -17,6 +17,7 @@ internal sealed class LineReader : IDisposable
     private byte[] _bytes = new byte[64 * 1024];
     private int _start, _end;
     private bool _endOfStream;
+    private long _total;
     private char[] _chars = new char[256];
 
     public LineReader(string path)
@@ -100,6 +101,8 @@ internal sealed class LineReader : IDisposable
         catch (InvalidDataException e) { throw new DataFormatException(Path, 0, "is not a valid gzip file: " + e.Message, e); }
         if (read == 0) _endOfStream = true;
         _end += read;
+        _total += read;
+        if (_total > InputLimits.MaxFileBytes) throw new IOException(InputLimits.TooLarge(Path));
     }
 
     private ReadOnlySpan<char> Decode(int start, int length)

@@ -57,7 +57,7 @@ public sealed class Normalizer
             throw new ArgumentException($"The series' columns ({string.Join(", ", series.Columns)}) are not the normalizer's ({string.Join(", ", Columns)}).", nameof(series));
         var values = series.Values.ToArray();
         Apply(Columns, values);
-        return new TimeSeries(series.Dates.ToArray(), series.Columns.ToArray(), values, series.Warnings);
+        return new TimeSeries(series.Dates.ToArray(), series.Columns.ToArray(), values, series.Warnings, series.Filled?.ToArray());
     }
 
     /// <summary>Standardizes <paramref name="values"/> in place, row-major [n, columns.Count].</summary>

@@ -7,7 +7,7 @@ namespace Recurrent.Data;
 /// </summary>
 public sealed class TimeSeries
 {
-    public TimeSeries(DateTime[] dates, string[] columns, float[] values, IReadOnlyList<string>? warnings = null)
+    public TimeSeries(DateTime[] dates, string[] columns, float[] values, IReadOnlyList<string>? warnings = null, bool[]? filled = null)
     {
         ArgumentNullException.ThrowIfNull(dates);
         ArgumentNullException.ThrowIfNull(columns);
@@ -16,12 +16,15 @@ public sealed class TimeSeries
         if (columns.Distinct(StringComparer.Ordinal).Count() != columns.Length) throw new ArgumentException("Column names must be distinct.", nameof(columns));
         if (values.Length != (long)dates.Length * columns.Length)
             throw new ArgumentException($"{dates.Length} rows × {columns.Length} columns need {(long)dates.Length * columns.Length} values; got {values.Length}.", nameof(values));
+        if (filled is not null && filled.Length != values.Length)
+            throw new ArgumentException($"The filled-cell mask has {filled.Length} entries for {values.Length} values.", nameof(filled));
         for (int r = 1; r < dates.Length; r++)
             if (dates[r] <= dates[r - 1]) throw new ArgumentException($"Dates must be strictly increasing; row {r} ({dates[r]:s}) is not after row {r - 1} ({dates[r - 1]:s}).", nameof(dates));
         Dates = dates;
         Columns = columns;
         Values = values;
         Warnings = warnings ?? [];
+        Filled = filled;
     }
 
     /// <summary>The time of each row, strictly increasing.</summary>
@@ -39,6 +42,16 @@ public sealed class TimeSeries
 
     /// <summary>What the reader changed that a user should know (rows dropped, values filled); for the caller to print.</summary>
     public IReadOnlyList<string> Warnings { get; }
+
+    /// <summary>
+    /// Row-major like <see cref="Values"/>: true where the reader filled in a missing value
+    /// (<see cref="MissingValues.FillForward"/> or <see cref="MissingValues.Interpolate"/>); null when
+    /// nothing was filled. A forecaster reads filled inputs but neither trains on nor scores a filled target.
+    /// </summary>
+    public bool[]? Filled { get; }
+
+    /// <summary>Whether the value at (<paramref name="row"/>, <paramref name="column"/>) was missing and filled in.</summary>
+    public bool IsFilled(int row, int column) => Filled is { } f && f[row * ColumnCount + column];
 
     public float this[int row, int column] => Values[row * ColumnCount + column];
 

@@ -144,10 +144,10 @@ public static class TimeSeriesCsv
             }
         }
         var warnings = new List<string>();
-        var (dateArray, filled) = missing > 0
+        var (dateArray, repaired, mask) = missing > 0
             ? Repair(path, format.MissingValues, missing, dates.ToArray(), columns, table, warnings)
-            : (dates.ToArray(), table);
-        return new TimeSeries(dateArray, columns.ToArray(), filled, warnings);
+            : (dates.ToArray(), table, null);
+        return new TimeSeries(dateArray, columns.ToArray(), repaired, warnings, mask);
     }
 
     private static string[] ReadHeader(LineReader reader, DelimitedFields fields, char delimiter)
@@ -198,8 +198,8 @@ public static class TimeSeriesCsv
         return true;
     }
 
-    /// <summary>Fills (in place) or drops the NaN cells of <paramref name="table"/> [dates.Length, columns.Count] as <paramref name="policy"/> says.</summary>
-    private static (DateTime[] Dates, float[] Table) Repair(string path, MissingValues policy, int missing, DateTime[] dates, List<string> columns, float[] table, List<string> warnings)
+    /// <summary>Fills (in place, returning which cells it filled) or drops the NaN cells of <paramref name="table"/> [dates.Length, columns.Count] as <paramref name="policy"/> says.</summary>
+    private static (DateTime[] Dates, float[] Table, bool[]? Filled) Repair(string path, MissingValues policy, int missing, DateTime[] dates, List<string> columns, float[] table, List<string> warnings)
     {
         int rows = dates.Length, width = columns.Count;
         if (policy == MissingValues.Drop)
@@ -216,8 +216,10 @@ public static class TimeSeriesCsv
                 keptDates[i] = dates[keep[i]];
             }
             warnings.Add($"{path}: dropped {rows - keep.Count} of {rows} rows with missing values; the rows left are not evenly spaced in time, so a window can span a gap.");
-            return (keptDates, kept);
+            return (keptDates, kept, null);
         }
+        var filled = new bool[table.Length];
+        for (int i = 0; i < table.Length; i++) filled[i] = float.IsNaN(table[i]);
         for (int c = 0; c < width; c++)
         {
             int previous = -1; // last row with a value in column c
@@ -238,7 +240,7 @@ public static class TimeSeriesCsv
             }
         }
         warnings.Add($"{path}: filled {missing} missing values ({policy}).");
-        return (dates, table);
+        return (dates, table, filled);
     }
 
     private static bool HasNaN(ReadOnlySpan<float> values)

@@ -32,6 +32,7 @@ public sealed class ForecastReport
     /// <summary>
     /// Adds one window: the model's forecast and the actual values of the next h steps, and the
     /// history before them (at least one value; at least <see cref="Season"/> for the seasonal baseline).
+    /// A NaN actual value (missing in the data) is not counted, for the model nor for the baselines.
     /// </summary>
     public void Add(ReadOnlySpan<float> forecast, ReadOnlySpan<float> actual, ReadOnlySpan<float> history)
     {
@@ -39,6 +40,7 @@ public sealed class ForecastReport
         if (history.Length < Season) throw new ArgumentException($"The seasonal naive baseline needs {Season} past values; the window has {history.Length}.", nameof(history));
         for (int h = 0; h < actual.Length; h++)
         {
+            if (float.IsNaN(actual[h])) continue;
             _model.Add(forecast[h] - actual[h]);
             _naive.Add(history[^1] - actual[h]);
             // Step h ahead is one season after index len − Season + (h mod Season) of the history.

@@ -6,18 +6,26 @@ namespace Recurrent.Generation;
 /// <summary>
 /// Draws the next token from logits: softmax with temperature τ, optionally restricted to the k
 /// most likely tokens (top-k) and/or the smallest set whose probability reaches p (nucleus, top-p).
-/// τ = 0 means greedy (argmax). Reuses its scratch buffers: one Sampler per generation loop.
+/// τ = 0 means greedy (argmax), and so does any τ below float32's smallest normal number
+/// (1.18e-38): there 1/τ overflows or loses precision and the softmax would be 0·∞. Reuses its
+/// scratch buffers: one Sampler per generation loop.
 /// </summary>
 public sealed class Sampler
 {
     private float[] _probs = [];
     private int[] _order = [];
 
+    /// <summary>Temperatures below this (float32's smallest normal number) sample greedily.</summary>
+    public const float GreedyBelow = 1.17549435e-38f;
+
     public float Temperature { get; }
+
+    /// <summary>Whether this sampler takes the argmax (τ = 0 or sub-normal).</summary>
+    public bool IsGreedy => Temperature < GreedyBelow;
     public int TopK { get; }
     public float TopP { get; }
 
-    /// <param name="temperature">τ ≥ 0 (0 = greedy).</param>
+    /// <param name="temperature">τ ≥ 0 (0, or below <see cref="GreedyBelow"/>, = greedy).</param>
     /// <param name="topK">0 = no limit, else keep the k most likely.</param>
     /// <param name="topP">in (0, 1]; 1 = no nucleus cut.</param>
     public Sampler(float temperature = 1f, int topK = 0, float topP = 1f)
@@ -34,7 +42,7 @@ public sealed class Sampler
     {
         int V = logits.Length;
         if (V == 0) throw new ArgumentException("No logits to sample from.", nameof(logits));
-        if (Temperature == 0) return TensorPrimitives.IndexOfMax(logits);
+        if (IsGreedy) return TensorPrimitives.IndexOfMax(logits);
         if (_probs.Length != V) { _probs = new float[V]; _order = new int[V]; }
         var p = _probs.AsSpan();
         Softmax(logits, Temperature, p);
@@ -75,8 +83,16 @@ public sealed class Sampler
     public static void Softmax(ReadOnlySpan<float> logits, float temperature, Span<float> probabilities)
     {
         float max = TensorPrimitives.Max(logits);
+        if (temperature < GreedyBelow)
+        {
+            // The limit τ → 0: all the mass on the most likely token (the first, on ties).
+            probabilities.Clear();
+            probabilities[TensorPrimitives.IndexOfMax(logits)] = 1f;
+            return;
+        }
         float inv = 1f / temperature;
-        for (int i = 0; i < logits.Length; i++) probabilities[i] = (logits[i] - max) * inv;
+        // (x − max)·(1/τ) is 0 for the maximum and ≤ 0 elsewhere; −∞ (an overflow) gives exp = 0, never 0·∞.
+        for (int i = 0; i < logits.Length; i++) probabilities[i] = logits[i] == max ? 0f : (logits[i] - max) * inv;
         Numerics.Softmax.Rows(probabilities, probabilities.Length, probabilities);   // the row max is now 0: exact
     }
 

@@ -12,7 +12,7 @@ namespace Recurrent.Layers;
 /// </summary>
 public sealed class GruLayer : RecurrentLayer
 {
-    private readonly Tensor _hh = new(0);        // [T, B, 3H]: h_{t-1}·W_hhᵀ + b_hh
+    private readonly Tensor _hh = new(0);        // [T or 1, B, 3H]: h_{t-1}·W_hhᵀ + b_hh
     private readonly Tensor _dGatesHh = new(0);  // [T, B, 3H]: dL/d(h·W_hhᵀ + b_hh)
 
     public GruLayer(string suffix, int inputSize, int hiddenSize, bool reverse = false, bool bias = true)
@@ -20,13 +20,13 @@ public sealed class GruLayer : RecurrentLayer
 
     protected override ReadOnlySpan<float> ProjectionBias() => BiasIh!.Span;
 
-    protected override void PrepareForward() => _hh.Resize(T, B, 3 * HiddenSize);
+    protected override void PrepareForward() => _hh.Resize(StepsKept, B, 3 * HiddenSize);
 
     protected override void Step(int time, ReadOnlySpan<float> hPrev, Span<float> output)
     {
         int H = HiddenSize, G = 3 * H;
-        var gates = Gates.Span.Slice(time * B * G, B * G);
-        var hh = _hh.Span.Slice(time * B * G, B * G);
+        var gates = GatesAt(time);
+        var hh = AtStep(_hh, time);
         if (BiasHh is not null) Kernels.BroadcastRows(BiasHh.Span, B, hh);
         RecurrentProduct(hPrev, hh, BiasHh is null ? 0f : 1f);
         for (int row = 0; row < B; row++)
@@ -41,12 +41,12 @@ public sealed class GruLayer : RecurrentLayer
 
     protected override void StepBackward(int time, ReadOnlySpan<float> dh, Span<float> dhDirect)
     {
-        int H = HiddenSize, G = 3 * H, bh = B * H;
-        var gates = Gates.Span.Slice(time * B * G, B * G);
-        var hh = _hh.Span.Slice(time * B * G, B * G);
+        int H = HiddenSize, G = 3 * H;
+        var gates = GatesAt(time);
+        var hh = AtStep(_hh, time);
         var dIh = DGates.Span.Slice(time * B * G, B * G);
         var dHh = _dGatesHh.Span.Slice(time * B * G, B * G);
-        var hPrev = HPrev.Span.Slice(time * bh, bh);
+        var hPrev = AtStep(HPrev, time);
         for (int row = 0; row < B; row++)
         {
             int o = row * H;

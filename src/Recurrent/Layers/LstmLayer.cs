@@ -11,9 +11,9 @@ namespace Recurrent.Layers;
 /// </summary>
 public sealed class LstmLayer : RecurrentLayer
 {
-    private readonly Tensor _cell = new(0);      // [T, B, H]: c_t
-    private readonly Tensor _cellPrev = new(0);  // [T, B, H]: c_{t-1} as each step read it
-    private readonly Tensor _tanhCell = new(0);  // [T, B, H]
+    private readonly Tensor _cell = new(0);      // [T or 1, B, H]: c_t
+    private readonly Tensor _cellPrev = new(0);  // [T or 1, B, H]: c_{t-1} as each step read it
+    private readonly Tensor _tanhCell = new(0);  // [T or 1, B, H]
     private readonly Tensor _cFinal = new(0);    // [B, H]
     private readonly Tensor _dc = new(0);        // [B, H]
 
@@ -21,13 +21,16 @@ public sealed class LstmLayer : RecurrentLayer
         : base(suffix, 4, inputSize, hiddenSize, reverse, bias) { }
 
     public override Tensor? FinalCell => _cFinal;
+
+    /// <summary>After Forward: the cell state c_t of every step, [T, B, H] (a workspace, valid until the next Forward).</summary>
+    public Tensor CellStates => _cell;
     public override Tensor? InitialCellGrad => _dc;
 
     protected override void PrepareForward()
     {
-        _cell.Resize(T, B, HiddenSize);
-        _cellPrev.Resize(T, B, HiddenSize);
-        _tanhCell.Resize(T, B, HiddenSize);
+        _cell.Resize(StepsKept, B, HiddenSize);
+        _cellPrev.Resize(StepsKept, B, HiddenSize);
+        _tanhCell.Resize(StepsKept, B, HiddenSize);
         _cFinal.Resize(B, HiddenSize);
     }
 
@@ -38,13 +41,13 @@ public sealed class LstmLayer : RecurrentLayer
 
     protected override void Step(int time, ReadOnlySpan<float> hPrev, Span<float> output)
     {
-        int H = HiddenSize, G = 4 * H, bh = B * H;
-        var gates = Gates.Span.Slice(time * B * G, B * G);
+        int H = HiddenSize, G = 4 * H;
+        var gates = GatesAt(time);
         RecurrentProduct(hPrev, gates, 1f);
-        var cPrev = _cellPrev.Span.Slice(time * bh, bh);
+        var cPrev = AtStep(_cellPrev, time);
         _cFinal.Span.CopyTo(cPrev);
-        var c = _cell.Span.Slice(time * bh, bh);
-        var tc = _tanhCell.Span.Slice(time * bh, bh);
+        var c = AtStep(_cell, time);
+        var tc = AtStep(_tanhCell, time);
         for (int row = 0; row < B; row++)
         {
             int o = row * H;
@@ -54,8 +57,8 @@ public sealed class LstmLayer : RecurrentLayer
 
     protected override void CommitCell(int time, bool allActive)
     {
-        int H = HiddenSize, bh = B * H;
-        var c = _cell.Span.Slice(time * bh, bh);
+        int H = HiddenSize;
+        var c = AtStep(_cell, time);
         var state = _cFinal.Span;
         if (allActive) { c.CopyTo(state); return; }
         for (int row = 0; row < B; row++)
@@ -70,11 +73,11 @@ public sealed class LstmLayer : RecurrentLayer
 
     protected override void StepBackward(int time, ReadOnlySpan<float> dh, Span<float> dhDirect)
     {
-        int H = HiddenSize, G = 4 * H, bh = B * H;
-        var gates = Gates.Span.Slice(time * B * G, B * G);
+        int H = HiddenSize, G = 4 * H;
+        var gates = GatesAt(time);
         var dGates = DGates.Span.Slice(time * B * G, B * G);
-        var cPrev = _cellPrev.Span.Slice(time * bh, bh);
-        var tc = _tanhCell.Span.Slice(time * bh, bh);
+        var cPrev = AtStep(_cellPrev, time);
+        var tc = AtStep(_tanhCell, time);
         var dc = _dc.Span;
         for (int row = 0; row < B; row++)
         {

@@ -18,6 +18,11 @@ namespace Recurrent.Layers;
 /// and dX as whole-sequence GEMMs. Workspaces are sized once per (T, B) and reused; the
 /// time loops allocate nothing. The output, final states and input gradient live in this
 /// layer's workspaces and are overwritten by the next call.
+///
+/// An inference forward (<c>keepForBackward: false</c>) keeps nothing for backward: it projects
+/// the input a chunk of steps at a time into a [chunk, B, G·H] buffer and reuses one step's
+/// buffers for everything else, so apart from the output sequence its memory does not grow
+/// with T. It gives the same bits as the training forward.
 /// </summary>
 public abstract class RecurrentLayer
 {
@@ -43,9 +48,19 @@ public abstract class RecurrentLayer
     /// </summary>
     public double[]? HiddenGradientNorms { get; set; }
 
-    // Forward workspaces, indexed by time t (not by processing order).
-    protected readonly Tensor Gates = new(0);      // [T, B, G·H]: pre-activations, then activations
-    protected readonly Tensor HPrev = new(0);      // [T, B, H]: the state each step read
+    /// <summary>
+    /// Rows (steps × B) an inference forward projects at once: enough for the GEMM to run at full
+    /// speed (packing W_ih costs a pass over it per chunk), few enough that the chunk's gate buffer
+    /// stays small. Chunks hold between <see cref="MinChunkSteps"/> and <see cref="MaxChunkSteps"/> steps.
+    /// </summary>
+    internal const int ChunkRows = 1024;
+    internal const int MinChunkSteps = 16, MaxChunkSteps = 64;
+
+    // Forward workspaces. Gates is indexed by time − _gatesFirstStep; the other per-step workspaces
+    // by time t (not by processing order) when keeping activations for backward, else they hold
+    // one step ([1, B, ·], see AtStep).
+    protected readonly Tensor Gates = new(0);      // [T or chunk, B, G·H]: pre-activations, then activations
+    protected readonly Tensor HPrev = new(0);      // [T or 1, B, H]: the state each step read
     protected readonly Tensor OutputBuffer = new(0); // [T, B, H]
     protected readonly Tensor HFinal = new(0);     // [B, H]
     // Backward workspaces.
@@ -59,8 +74,15 @@ public abstract class RecurrentLayer
     // W_hhᵀ packed once per Forward for the per-step products (same bits as packing it every step).
     private readonly PackedMatrix _weightHhPacked = new();
     private bool _useWeightHhPacked;
+    private int _gatesFirstStep;
     protected int T { get; private set; }
     protected int B { get; private set; }
+
+    /// <summary>Whether the last Forward kept the activations <see cref="Backward"/> needs (false after an inference forward).</summary>
+    public bool KeepsForBackward { get; private set; }
+
+    /// <summary>Steps the per-step workspaces hold: T when keeping activations for backward, else 1.</summary>
+    protected int StepsKept => KeepsForBackward ? T : 1;
 
     protected RecurrentLayer(string suffix, int gateCount, int inputSize, int hiddenSize, bool reverse, bool bias)
     {
@@ -90,6 +112,16 @@ public abstract class RecurrentLayer
     }
 
     public Tensor Output => OutputBuffer;
+
+    /// <summary>
+    /// After <see cref="Forward"/>: the gate values of every step, [T, B, G·H], indexed by time t
+    /// (not processing order), gate-major within a row in PyTorch's order. LSTM: i, f, g, o after
+    /// σ/tanh; GRU: r, z, n after σ/tanh (n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))); vanilla
+    /// RNN: the pre-activation W_ih x + b_ih + W_hh h + b_hh (h_t = g of it). Rows past their
+    /// sequence's end hold values computed from the carried state and mean nothing. A workspace:
+    /// valid until the next Forward (Backward only reads it).
+    /// </summary>
+    public Tensor GateActivations => Gates;
     public Tensor FinalHidden => HFinal;
     public virtual Tensor? FinalCell => null;
     public Tensor InputGrad => DInputBuffer;
@@ -112,10 +144,12 @@ public abstract class RecurrentLayer
     /// <summary>
     /// Runs the layer over <paramref name="x"/> [T, B, in]. <paramref name="lengths"/> is empty
     /// (all rows have length T) or holds B lengths in 1..T. <paramref name="h0"/> and
-    /// <paramref name="c0"/> are [B, H] or empty for zeros. <paramref name="x"/> must stay
-    /// unchanged until <see cref="Backward"/>.
+    /// <paramref name="c0"/> are [B, H] or empty for zeros. With <paramref name="keepForBackward"/>
+    /// (training), the activations of every step are kept and <paramref name="x"/> must stay
+    /// unchanged until <see cref="Backward"/>; without it (inference), only one step's buffers
+    /// are used and <see cref="Backward"/> cannot follow.
     /// </summary>
-    public void Forward(Tensor x, int t, int b, int[] lengths, ReadOnlySpan<float> h0, ReadOnlySpan<float> c0)
+    public void Forward(Tensor x, int t, int b, int[] lengths, ReadOnlySpan<float> h0, ReadOnlySpan<float> c0, bool keepForBackward = true)
     {
         if (x.Length != t * b * InputSize)
             throw new ArgumentException($"Input has {x.Length} values; expected T·B·in = {t}·{b}·{InputSize}.", nameof(x));
@@ -123,18 +157,14 @@ public abstract class RecurrentLayer
         _lengths = lengths;
         T = t;
         B = b;
+        KeepsForBackward = keepForBackward;
         int H = HiddenSize, gh = GateCount * H;
-        Gates.Resize(t, b, gh);
-        HPrev.Resize(t, b, H);
+        int chunks = keepForBackward ? 1 : ChunkCount(t, b);
+        Gates.Resize((t + chunks - 1) / chunks, b, gh);
+        HPrev.Resize(StepsKept, b, H);
         OutputBuffer.Resize(t, b, H);
         HFinal.Resize(b, H);
         PrepareForward();
-
-        // Input projection of every step at once: Gates = x·W_ihᵀ + bias.
-        var gates = Gates.Span;
-        if (BiasIh is not null) Kernels.BroadcastRows(ProjectionBias(), t * b, gates);
-        Gemm.Multiply(Compute, false, true, t * b, gh, InputSize, 1f, x.Span, InputSize,
-            WeightIh.Span, InputSize, BiasIh is null ? 0f : 1f, gates, gh);
 
         // With more than a few rows the per-step product packs op(B) = W_hhᵀ; do that once here instead.
         _useWeightHhPacked = b > GemmMatrixVector.MaxRows && gh > 1;
@@ -145,28 +175,73 @@ public abstract class RecurrentLayer
         InitCell(c0);
 
         int bh = b * H;
-        for (int s = 0; s < t; s++)
+        for (int i = 0; i < chunks; i++)
         {
-            int time = TimeAt(s);
-            var hPrev = HPrev.Span.Slice(time * bh, bh);
-            h.CopyTo(hPrev);
-            var outT = OutputBuffer.Span.Slice(time * bh, bh);
-            Step(time, hPrev, outT);
-            if (AllActive(time))
+            // Chunk k holds steps [T·k/n, T·(k+1)/n); a reverse layer takes the chunks from the end.
+            int chunk = Reverse ? chunks - 1 - i : i;
+            int first = (int)((long)t * chunk / chunks), end = (int)((long)t * (chunk + 1) / chunks);
+            ProjectInput(x, first, end);
+            for (int s = 0; s < end - first; s++)
             {
-                outT.CopyTo(h);
-                CommitCell(time, allActive: true);
-            }
-            else
-            {
-                for (int row = 0; row < b; row++)
+                int time = Reverse ? end - 1 - s : first + s;
+                var hPrev = AtStep(HPrev, time);
+                h.CopyTo(hPrev);
+                var outT = OutputBuffer.Span.Slice(time * bh, bh);
+                Step(time, hPrev, outT);
+                if (AllActive(time))
                 {
-                    if (IsActive(row, time)) outT.Slice(row * H, H).CopyTo(h.Slice(row * H, H));
-                    else outT.Slice(row * H, H).Clear();
+                    outT.CopyTo(h);
+                    CommitCell(time, allActive: true);
                 }
-                CommitCell(time, allActive: false);
+                else
+                {
+                    for (int row = 0; row < b; row++)
+                    {
+                        if (IsActive(row, time)) outT.Slice(row * H, H).CopyTo(h.Slice(row * H, H));
+                        else outT.Slice(row * H, H).Clear();
+                    }
+                    CommitCell(time, allActive: false);
+                }
             }
         }
+    }
+
+    /// <summary>
+    /// How many chunks an inference forward cuts T steps into: about <see cref="ChunkRows"/> rows each.
+    /// Every chunk of a cut sequence has more than <see cref="GemmMatrixVector.MaxRows"/> rows (at least
+    /// ⌊T/n⌋ ≥ MinChunkSteps/2 steps), so its projection runs the packed kernel as the whole sequence's
+    /// does, and that kernel's result for an element depends only on the depth k, not on the row count
+    /// (see <see cref="IGemmKernel"/>): chunked or not, the gates get the same bits.
+    /// </summary>
+    internal static int ChunkCount(int t, int b)
+    {
+        int steps = Math.Clamp((ChunkRows + b - 1) / b, MinChunkSteps, MaxChunkSteps);
+        return (t + steps - 1) / steps;
+    }
+
+    /// <summary>The input projection of steps [first, end): Gates[time − first] = x_time·W_ihᵀ + bias.</summary>
+    private void ProjectInput(Tensor x, int first, int end)
+    {
+        int gh = GateCount * HiddenSize, rows = (end - first) * B;
+        var gates = Gates.Span[..(rows * gh)];
+        if (BiasIh is not null) Kernels.BroadcastRows(ProjectionBias(), rows, gates);
+        Gemm.Multiply(Compute, false, true, rows, gh, InputSize, 1f, x.Span.Slice(first * B * InputSize, rows * InputSize), InputSize,
+            WeightIh.Span, InputSize, BiasIh is null ? 0f : 1f, gates, gh);
+        _gatesFirstStep = first;
+    }
+
+    /// <summary>The gates [B, G·H] of the step at <paramref name="time"/> (its chunk's projection must be current).</summary>
+    protected Span<float> GatesAt(int time)
+    {
+        int size = B * GateCount * HiddenSize;
+        return Gates.Span.Slice((time - _gatesFirstStep) * size, size);
+    }
+
+    /// <summary>The slice of a per-step workspace [<see cref="StepsKept"/>, B, n] that the step at <paramref name="time"/> uses.</summary>
+    protected Span<float> AtStep(Tensor perStep, int time)
+    {
+        int size = perStep.Length / StepsKept;
+        return perStep.Span.Slice(KeepsForBackward ? time * size : 0, size);
     }
 
     /// <summary>
@@ -178,6 +253,8 @@ public abstract class RecurrentLayer
     public void Backward(ReadOnlySpan<float> dOutput, ReadOnlySpan<float> dHFinal, ReadOnlySpan<float> dCFinal)
     {
         var x = _input ?? throw new InvalidOperationException("Backward called before Forward.");
+        if (!KeepsForBackward)
+            throw NoActivationsForBackward();
         int t = T, b = B, H = HiddenSize, gh = GateCount * H, bh = b * H;
         if (dOutput.Length != t * bh)
             throw new ArgumentException($"Output gradient has {dOutput.Length} values; expected T·B·H = {t}·{b}·{H}.", nameof(dOutput));
@@ -228,14 +305,23 @@ public abstract class RecurrentLayer
         // Whole-sequence GEMMs: dW_ih += dGatesᵀ·x, dx = dGates·W_ih, dW_hh += dGates_hhᵀ·HPrev.
         int rows = t * b;
         var dGates = DGates.Span;
-        Gemm.Multiply(Compute, true, false, gh, InputSize, rows, 1f, dGates, gh, x.Span, InputSize, 1f, WeightIh.GradSpan, InputSize);
+        AddTransposedProduct(dGates, gh, x.Span, InputSize, rows, WeightIh.GradSpan);
         Gemm.Multiply(Compute, false, false, rows, InputSize, gh, 1f, dGates, gh, WeightIh.Span, InputSize, 0f, DInputBuffer.Span, InputSize);
         var dGatesHh = RecurrentGateGradAll();
-        Gemm.Multiply(Compute, true, false, gh, H, rows, 1f, dGatesHh, gh, HPrev.Span, H, 1f, WeightHh.GradSpan, H);
+        AddTransposedProduct(dGatesHh, gh, HPrev.Span, H, rows, WeightHh.GradSpan);
         if (BiasIh is not null) Kernels.AddRows(dGates, rows, gh, BiasIh.GradSpan);
         if (BiasHh is not null) Kernels.AddRows(dGatesHh, rows, gh, BiasHh.GradSpan);
         FinishBackward();
     }
+
+    /// <summary>What Backward throws after an inference forward.</summary>
+    internal static InvalidOperationException NoActivationsForBackward() =>
+        new("Backward needs the activations of a training forward; the last Forward ran with keepForBackward: false (inference) and kept none.");
+    private readonly Tensor _chunkProduct = new(0);
+    private double[] _gradientSum = [];
+
+    private void AddTransposedProduct(ReadOnlySpan<float> a, int m, ReadOnlySpan<float> b, int n, int rows, Span<float> grad) =>
+        GradientSums.AddTransposedProduct(Compute, a, m, b, n, rows, grad, ref _gradientSum, _chunkProduct);
 
     /// <summary>L2 norm of the active rows of a [B, H] matrix, accumulated in double (diagnostics hook).</summary>
     private double ActiveRowsNorm(ReadOnlySpan<float> m, int time)

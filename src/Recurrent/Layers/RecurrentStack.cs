@@ -74,8 +74,17 @@ public sealed class RecurrentStack
 
     public bool HasCellState => Options.Cell == CellType.Lstm;
 
-    /// <summary>Runs the stack. <paramref name="rng"/> is needed only when training with dropout.</summary>
-    public RecurrentResult Forward(Tensor input, int[]? lengths = null, Tensor? h0 = null, Tensor? c0 = null, bool training = false, Rng? rng = null)
+    /// <summary>Whether the last Forward kept the activations <see cref="Backward"/> needs (false after an inference forward).</summary>
+    public bool KeepsForBackward { get; private set; }
+
+    /// <summary>
+    /// Runs the stack. <paramref name="training"/> turns dropout on (then <paramref name="rng"/> is needed).
+    /// <paramref name="keepForBackward"/> false makes it an inference forward: no activations are kept
+    /// for <see cref="Backward"/> (which then throws), so besides the output sequences memory does not
+    /// grow with T·G·H; the results have the same bits either way.
+    /// </summary>
+    public RecurrentResult Forward(Tensor input, int[]? lengths = null, Tensor? h0 = null, Tensor? c0 = null, bool training = false, Rng? rng = null,
+        bool keepForBackward = true)
     {
         if (input.Rank != 3 || input.Dim(2) != Options.InputSize)
             throw new ArgumentException($"Input must be [T, B, {Options.InputSize}]; got {input.ShapeString}.", nameof(input));
@@ -86,6 +95,7 @@ public sealed class RecurrentStack
         if (c0 is not null && !HasCellState) throw new ArgumentException("Only an LSTM takes an initial cell state c0.", nameof(c0));
         CheckState(c0, "c0", L * D, B, H);
         _t = T; _b = B;
+        KeepsForBackward = keepForBackward;
 
         _hN.Resize(L * D, B, H);
         if (HasCellState) _cN.Resize(L * D, B, H);
@@ -101,7 +111,7 @@ public sealed class RecurrentStack
                 var layer = _layers[k];
                 var h0k = h0 is null ? ReadOnlySpan<float>.Empty : h0.Span.Slice(k * bh, bh);
                 var c0k = c0 is null ? ReadOnlySpan<float>.Empty : c0.Span.Slice(k * bh, bh);
-                layer.Forward(layerInput, T, B, lens, h0k, c0k);
+                layer.Forward(layerInput, T, B, lens, h0k, c0k, keepForBackward);
                 Interleave(layer.Output.Span, layerOutput.Span, T * B, H, d, D);
                 layer.FinalHidden.Span.CopyTo(_hN.Span.Slice(k * bh, bh));
                 if (HasCellState) layer.FinalCell!.Span.CopyTo(_cN.Span.Slice(k * bh, bh));
@@ -121,6 +131,8 @@ public sealed class RecurrentStack
     {
         int T = _t, B = _b, H = Options.HiddenSize, D = Options.Directions, L = Options.NumLayers, bh = B * H;
         if (T == 0) throw new InvalidOperationException("Backward called before Forward.");
+        if (!KeepsForBackward)
+            throw RecurrentLayer.NoActivationsForBackward();
         if (dOutput.Length != T * B * D * H)
             throw new ArgumentException($"Output gradient must be [{T}, {B}, {D * H}]; got {dOutput.ShapeString}.", nameof(dOutput));
         CheckState(dHN, "dHN", L * D, B, H);

@@ -22,8 +22,7 @@ public sealed class RnnLayer : RecurrentLayer
 
     protected override void Step(int time, ReadOnlySpan<float> hPrev, Span<float> output)
     {
-        int H = HiddenSize, bh = B * H;
-        var a = Gates.Span.Slice(time * bh, bh);
+        var a = GatesAt(time);
         RecurrentProduct(hPrev, a, 1f);
         if (Activation == RnnActivation.Tanh) Kernels.Tanh(Compute.Simd, a, output);
         else Kernels.Relu(Compute.Simd, a, output);

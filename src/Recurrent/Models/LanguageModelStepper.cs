@@ -6,7 +6,7 @@ namespace Recurrent.Models;
 /// <summary>
 /// Batch-1 incremental inference for a <see cref="SequenceModel"/>: feed one token, get the
 /// logits of the next, with the state (h, c per layer) carried inside. The same function as
-/// <see cref="SequenceModel.Forward(int[], int, int, RecurrentState?, bool, Numerics.Rng?)"/> with T = B = 1 (no dropout), without the sequence
+/// <see cref="SequenceModel.Forward(int[], int, int, RecurrentState?, bool, Numerics.Rng?, bool)"/> with T = B = 1 (no dropout), without the sequence
 /// machinery: each layer's step is one pass over its weights as stored
 /// (<c>gates = bias + W_ih·x + W_hh·h</c>, see <see cref="MatrixVector"/>), then the fused cell
 /// kernel; nothing is allocated per token.
@@ -87,7 +87,7 @@ public sealed class LanguageModelStepper
         for (int l = 0; l < _h.Length; l++) { _h[l].AsSpan().Clear(); _c[l].AsSpan().Clear(); }
     }
 
-    /// <summary>Takes the state from <paramref name="state"/> (batch 1), e.g. after a <see cref="SequenceModel.Forward(int[], int, int, RecurrentState?, bool, Numerics.Rng?)"/>.</summary>
+    /// <summary>Takes the state from <paramref name="state"/> (batch 1), e.g. after a <see cref="SequenceModel.Forward(int[], int, int, RecurrentState?, bool, Numerics.Rng?, bool)"/>.</summary>
     public void SetState(RecurrentState state)
     {
         ArgumentNullException.ThrowIfNull(state);

@@ -91,6 +91,8 @@ public sealed class SequenceModel
     {
         ArgumentNullException.ThrowIfNull(config);
         config.Validate();
+        var memory = ModelMemory.Estimate(config);
+        memory.EnsureFits(memory.WeightBytes + memory.GradientBytes, "--hidden, --layers, --embed or the vocabulary size");
         Config = config;
         int width = config.Directions * config.HiddenSize;
         if (config.HasTokens)
@@ -155,8 +157,11 @@ public sealed class SequenceModel
     /// Predictions for <paramref name="batch"/>: [T·B, K] (per step) or [B, K] (pooled), a workspace
     /// valid until the next call. With <paramref name="state"/>, the stack starts from it and it is
     /// replaced by the final state (the carry of truncated BPTT; no gradient flows into it).
+    /// <paramref name="keepForBackward"/> false is the inference forward: the same predictions, but
+    /// the stack keeps one step's activations instead of all T (memory grows with batch × hidden, not
+    /// with sequence length) and <see cref="Backward"/> cannot follow.
     /// </summary>
-    public Tensor Forward(SequenceBatch batch, RecurrentState? state = null, bool training = false, Rng? rng = null)
+    public Tensor Forward(SequenceBatch batch, RecurrentState? state = null, bool training = false, Rng? rng = null, bool keepForBackward = true)
     {
         ArgumentNullException.ThrowIfNull(batch);
         int T = batch.Steps, B = batch.Size, H = Config.HiddenSize, D = Config.Directions;
@@ -190,7 +195,7 @@ public sealed class SequenceModel
             _input.Resize(T, B, Config.FeatureSize);
             Normalize(batch.Features.Span, _input.Span);
         }
-        var result = Rnn.Forward(_input, batch.Lengths, state?.H, state?.C, training, rng);
+        var result = Rnn.Forward(_input, batch.Lengths, state?.H, state?.C, training, rng, keepForBackward);
         if (state is not null)
         {
             result.HN.Span.CopyTo(state.H.Span);
@@ -246,14 +251,15 @@ public sealed class SequenceModel
         return Decoder.Forward(_pooled, rows);
     }
 
-    /// <summary>Token input, all sequences T long: <see cref="Forward(SequenceBatch, RecurrentState?, bool, Rng?)"/> on ids [T·B] (index t·B + b).</summary>
-    public Tensor Forward(int[] ids, int T, int B, RecurrentState? state = null, bool training = false, Rng? rng = null) =>
-        Forward(new SequenceBatch(T, B, ids, null, null), state, training, rng);
+    /// <summary>Token input, all sequences T long: <see cref="Forward(SequenceBatch, RecurrentState?, bool, Rng?, bool)"/> on ids [T·B] (index t·B + b).</summary>
+    public Tensor Forward(int[] ids, int T, int B, RecurrentState? state = null, bool training = false, Rng? rng = null, bool keepForBackward = true) =>
+        Forward(new SequenceBatch(T, B, ids, null, null), state, training, rng, keepForBackward);
 
     /// <summary>Backpropagates d(loss)/d(predictions) from the last Forward; accumulates every parameter gradient.</summary>
     public void Backward(ReadOnlySpan<float> dPredictions)
     {
         var batch = _batch ?? throw new InvalidOperationException("Backward called before Forward.");
+        if (!Rnn.KeepsForBackward) throw RecurrentLayer.NoActivationsForBackward();
         int T = batch.Steps, B = batch.Size, H = Config.HiddenSize, D = Config.Directions, L = Config.Layers, width = D * H;
         var dPooledIn = Decoder.Backward(dPredictions);
         _dPooled.Resize(dPooledIn.Dim(0), width);
@@ -298,6 +304,7 @@ public sealed class SequenceModel
         {
             var dInput = grads.Input.Span;
             _inputDropout.Backward(dInput, dInput);
+            _inputGradient = grads.Input;
             if (FieldEncoders.Count == 0) Encoder.Backward(dInput);
             else
             {
@@ -323,11 +330,15 @@ public sealed class SequenceModel
         }
     }
 
-    /// <summary>Feature input: dL/d(features) [T, B, F] of the last Backward (a workspace of the stack).</summary>
-    public Tensor InputGradient => _inputGradient ?? throw new InvalidOperationException("Only a feature model after Backward has an input gradient.");
+    /// <summary>
+    /// dL/d(input) [T, B, in] of the last Backward (a workspace of the stack): for a feature model
+    /// w.r.t. the raw features; for a token model w.r.t. the embedded input x_t (the embedding, then
+    /// any field embeddings, as the stack reads it).
+    /// </summary>
+    public Tensor InputGradient => _inputGradient ?? throw new InvalidOperationException("There is no input gradient before Backward.");
 
     /// <summary>
-    /// The loss of <paramref name="predictions"/> (from <see cref="Forward(SequenceBatch, RecurrentState?, bool, Rng?)"/>) against the batch's
+    /// The loss of <paramref name="predictions"/> (from <see cref="Forward(SequenceBatch, RecurrentState?, bool, Rng?, bool)"/>) against the batch's
     /// labels or targets; when <paramref name="backward"/> is true the predictions are replaced in
     /// place by d(loss)/d(predictions), ready for <see cref="Backward"/>.
     /// </summary>

@@ -244,7 +244,7 @@ internal readonly unsafe struct VectorKernel : IGemmKernel
     }
 }
 
-/// <summary>Plain scalar micro-kernel: 4 rows × 4 columns of float accumulators.</summary>
+/// <summary>Plain scalar micro-kernel: 4 rows × 4 columns of float accumulators (multiply-adds fused where the CPU has FMA).</summary>
 internal readonly unsafe struct ScalarKernel : IGemmKernel
 {
     public static int MR => 4;
@@ -262,13 +262,13 @@ internal readonly unsafe struct ScalarKernel : IGemmKernel
         {
             float b0 = b[0], b1 = b[1], b2 = b[2], b3 = b[3];
             float ai = a[0];
-            c00 += ai * b0; c01 += ai * b1; c02 += ai * b2; c03 += ai * b3;
+            c00 = ScalarOps.FusedIfFast(ai, b0, c00); c01 = ScalarOps.FusedIfFast(ai, b1, c01); c02 = ScalarOps.FusedIfFast(ai, b2, c02); c03 = ScalarOps.FusedIfFast(ai, b3, c03);
             ai = a[1];
-            c10 += ai * b0; c11 += ai * b1; c12 += ai * b2; c13 += ai * b3;
+            c10 = ScalarOps.FusedIfFast(ai, b0, c10); c11 = ScalarOps.FusedIfFast(ai, b1, c11); c12 = ScalarOps.FusedIfFast(ai, b2, c12); c13 = ScalarOps.FusedIfFast(ai, b3, c13);
             ai = a[2];
-            c20 += ai * b0; c21 += ai * b1; c22 += ai * b2; c23 += ai * b3;
+            c20 = ScalarOps.FusedIfFast(ai, b0, c20); c21 = ScalarOps.FusedIfFast(ai, b1, c21); c22 = ScalarOps.FusedIfFast(ai, b2, c22); c23 = ScalarOps.FusedIfFast(ai, b3, c23);
             ai = a[3];
-            c30 += ai * b0; c31 += ai * b1; c32 += ai * b2; c33 += ai * b3;
+            c30 = ScalarOps.FusedIfFast(ai, b0, c30); c31 = ScalarOps.FusedIfFast(ai, b1, c31); c32 = ScalarOps.FusedIfFast(ai, b2, c32); c33 = ScalarOps.FusedIfFast(ai, b3, c33);
             a += 4;
             b += ldb;
         }

@@ -64,12 +64,17 @@ internal readonly unsafe struct VectorOps : ISimdOps<Vector<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector<float> Multiply(Vector<float> x, Vector<float> y) => x * y;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector<float> MultiplyAdd(Vector<float> x, Vector<float> y, Vector<float> z) => Vector.MultiplyAddEstimate(x, y, z);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Sum(Vector<float> v) => Vector.Sum(v);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float ScalarMultiplyAdd(float x, float y, float z) => x * y + z;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float ScalarMultiplyAdd(float x, float y, float z) => ScalarOps.FusedIfFast(x, y, z);
 }
 
-/// <summary>The scalar level seen as vectors of width 1: plain multiplies and adds.</summary>
+/// <summary>The scalar level seen as vectors of width 1: plain multiplies and adds (fused where the CPU fuses them in hardware).</summary>
 internal readonly unsafe struct ScalarOps : ISimdOps<float>
 {
+    /// <summary>x·y + z rounded once where the CPU has FMA (as MultiplyAddEstimate does for vectors), twice otherwise; a JIT-time constant branch.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float FusedIfFast(float x, float y, float z) =>
+        Fma.IsSupported || System.Runtime.Intrinsics.Arm.AdvSimd.IsSupported ? MathF.FusedMultiplyAdd(x, y, z) : x * y + z;
+
     public static int Width => 1;
     public static float Zero => 0f;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Load(float* p) => *p;
@@ -77,7 +82,7 @@ internal readonly unsafe struct ScalarOps : ISimdOps<float>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Broadcast(float x) => x;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Add(float x, float y) => x + y;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Multiply(float x, float y) => x * y;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float MultiplyAdd(float x, float y, float z) => x * y + z;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float MultiplyAdd(float x, float y, float z) => FusedIfFast(x, y, z);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Sum(float v) => v;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float ScalarMultiplyAdd(float x, float y, float z) => x * y + z;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float ScalarMultiplyAdd(float x, float y, float z) => FusedIfFast(x, y, z);
 }

@@ -73,8 +73,8 @@ public static unsafe class MatrixVector
         for (int j = 0; j < rows; j++)
         {
             float s = 0, t = 0;
-            for (int p = 0; p < ka; p++) s += matA[(nint)j * ka + p] * a[p];
-            for (int p = 0; p < kb; p++) t += matB[(nint)j * kb + p] * b[p];
+            for (int p = 0; p < ka; p++) s = ScalarOps.FusedIfFast(matA[(nint)j * ka + p], a[p], s);
+            for (int p = 0; p < kb; p++) t = ScalarOps.FusedIfFast(matB[(nint)j * kb + p], b[p], t);
             y[j] = (bias is null ? 0f : bias[j]) + s + t;
         }
     }

@@ -16,8 +16,8 @@ namespace Recurrent.Optimizers;
 /// </summary>
 internal static class OptimizerKernels
 {
-    /// <summary>The path the optimizers use: vectors when the hardware has them.</summary>
-    public static SimdLevel Preferred { get; } = Vector.IsHardwareAccelerated ? SimdLevel.Vector : SimdLevel.Scalar;
+    /// <summary>The path the optimizers use: vectors when the hardware has them, unless RECURRENT_SIMD caps the default at scalar.</summary>
+    public static SimdLevel Preferred => Vector.IsHardwareAccelerated && Compute.DefaultSimd != SimdLevel.Scalar ? SimdLevel.Vector : SimdLevel.Scalar;
 
     /// <summary>
     /// SGD (torch.optim.SGD):  d = g + λp;  with momentum μ: b = d on the first step, else

@@ -13,7 +13,7 @@ public static class TextCorpus
         if (string.IsNullOrWhiteSpace(path)) throw new ArgumentException("No text file was given.");
         if (Directory.Exists(path)) throw new ArgumentException($"'{path}' is a directory, not a text file.");
         if (!File.Exists(path)) throw new FileNotFoundException($"Text file '{path}' does not exist.", path);
-        byte[] bytes = File.ReadAllBytes(path);
+        byte[] bytes = ReadCapped(path);
         int start = bytes.AsSpan().StartsWith(new byte[] { 0xEF, 0xBB, 0xBF }) ? 3 : 0;
         try
         {
@@ -23,6 +23,21 @@ public static class TextCorpus
         {
             throw new FormatException($"'{path}' is not valid UTF-8 (at byte {start + e.Index}).", e);
         }
+    }
+
+    /// <summary>The file's bytes, read in chunks up to <see cref="Data.InputLimits.MaxFileBytes"/> (a device or pipe reports no length).</summary>
+    private static byte[] ReadCapped(string path)
+    {
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+        var buffer = new MemoryStream();
+        var chunk = new byte[1 << 16];
+        int read;
+        while ((read = stream.Read(chunk)) > 0)
+        {
+            if (buffer.Length + read > Data.InputLimits.MaxFileBytes) throw new IOException(Data.InputLimits.TooLarge(path));
+            buffer.Write(chunk, 0, read);
+        }
+        return buffer.Length == buffer.GetBuffer().Length ? buffer.GetBuffer() : buffer.ToArray();
     }
 
     /// <summary>Splits ids at a fraction: the first part for training, the rest for validation (contiguous, as nanoGPT's 90/10).</summary>
@@ -48,6 +63,7 @@ public sealed class LanguageModelBatches
     private readonly int[] _ids;
 
     public int Batch { get; }
+    /// <summary>Window length T: the requested one, or a whole stream when that is shorter.</summary>
     public int Bptt { get; }
     /// <summary>Ids per stream.</summary>
     public int StreamLength { get; }
@@ -62,8 +78,9 @@ public sealed class LanguageModelBatches
             throw new ArgumentException($"The text has {ids.Length} tokens: too few for {batch} parallel streams (each needs at least 2 tokens). Use a smaller --batch or more text.");
         _ids = ids;
         Batch = batch;
-        Bptt = bptt;
-        WindowCount = (StreamLength - 1 + bptt - 1) / bptt;
+        // A window longer than a stream would never be filled: it is the stream (so B·T ≤ the ids, never an overflow).
+        Bptt = Math.Min(bptt, StreamLength - 1);
+        WindowCount = (StreamLength - 1 + Bptt - 1) / Bptt;
     }
 
     /// <summary>Fills inputs/targets (each at least Bptt·Batch long) with window w; returns its length T (the last may be shorter).</summary>

@@ -24,6 +24,23 @@ public sealed record TrainingProgressState
     public int EvaluationsWithoutImprovement { get; init; }
     public double ElapsedSeconds { get; init; }
     public long OptimizerSteps { get; init; }
+    /// <summary>Batches per epoch of the data the run was trained on (0: not recorded); resume refuses other data.</summary>
+    public int BatchesPerEpoch { get; init; }
+    /// <summary>The training data's <see cref="ITrainingData.Fingerprint"/> (null: not recorded); resume refuses other data.</summary>
+    public string? DataFingerprint { get; init; }
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first count or time that is negative (or not finite).</summary>
+    public void Validate()
+    {
+        (string Name, double Value)[] counts =
+        [
+            (nameof(Epoch), Epoch), (nameof(Window), Window), (nameof(Step), Step), (nameof(Tokens), Tokens), (nameof(OptimizerSteps), OptimizerSteps),
+            (nameof(EvaluationsWithoutImprovement), EvaluationsWithoutImprovement), (nameof(ElapsedSeconds), ElapsedSeconds), (nameof(BatchesPerEpoch), BatchesPerEpoch),
+        ];
+        foreach (var (name, value) in counts)
+            if (!(value >= 0 && double.IsFinite(value))) throw new ArgumentException($"progress.{name} is {value}; it must be a non-negative number.");
+        if (BatchesPerEpoch > 0 && Window > BatchesPerEpoch) throw new ArgumentException($"progress.Window is {Window}, past the {BatchesPerEpoch} batches of an epoch.");
+    }
 }
 
 /// <summary>
@@ -95,15 +112,17 @@ public sealed class Checkpoint
             throw new CheckpointException($"Checkpoint '{path}' is corrupt: its checksum does not match its contents.");
         try
         {
-            var model = JsonSerializer.Deserialize<SequenceModelConfig>(Get(meta, "model", path), Json)!;
+            var model = Parse<SequenceModelConfig>(meta, "model", path);
             // Version 1 held only language models, whose config had no output size.
             if (version == "1") model = model with { OutputSize = model.VocabularySize };
             model.Validate();
             var extra = meta.Where(kv => kv.Key.StartsWith(MetadataPrefix, StringComparison.Ordinal)).ToDictionary(kv => kv.Key[MetadataPrefix.Length..], kv => kv.Value);
             if (version == "1") extra["vocabulary"] = Get(meta, "vocabulary", path);
-            var training = JsonSerializer.Deserialize<TrainingOptions>(Get(meta, "training", path), Json)!;
-            var progress = JsonSerializer.Deserialize<TrainingProgressState>(Get(meta, "progress", path), Json)!;
-            var schedule = JsonSerializer.Deserialize<Dictionary<string, double>>(Get(meta, "schedule", path), Json)!;
+            var training = Parse<TrainingOptions>(meta, "training", path);
+            training.Validate();
+            var progress = Parse<TrainingProgressState>(meta, "progress", path);
+            progress.Validate();
+            var schedule = Parse<Dictionary<string, double>>(meta, "schedule", path);
             var rngText = Get(meta, "rng", path);
             ulong[] rng = rngText.Length == 0 ? [] : rngText.Split(',').Select(s => ulong.Parse(s, NumberStyles.HexNumber, CultureInfo.InvariantCulture)).ToArray();
             var byName = tensors.ToDictionary(t => t.Key, t => t.Value);
@@ -149,6 +168,10 @@ public sealed class Checkpoint
         try { model.LoadStateDict(Weights); }
         catch (ArgumentException e) { throw new CheckpointException($"Checkpoint '{path}': {e.Message.Replace($" (Parameter 'tensors')", "")}", e); }
     }
+
+    /// <summary>A metadata entry as JSON; a JSON null (or an entry that is not an object) is an error naming the entry.</summary>
+    private static T Parse<T>(IReadOnlyDictionary<string, string> meta, string key, string path) where T : class =>
+        JsonSerializer.Deserialize<T>(Get(meta, key, path), Json) ?? throw new CheckpointException($"Checkpoint '{path}' has invalid metadata: its '{key}' entry is null.");
 
     private static string Get(IReadOnlyDictionary<string, string> meta, string key, string path) =>
         meta.TryGetValue(key, out var v) ? v : throw new CheckpointException($"Checkpoint '{path}' lacks the '{key}' entry.");

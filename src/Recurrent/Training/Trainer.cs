@@ -41,12 +41,23 @@ public sealed class TrainingDivergedException(string message) : Exception(messag
 /// metric improves; with <see cref="TrainingOptions.StopPatience"/> the run stops after that many
 /// evaluations without improvement. A run resumed from <c>latest.ckpt</c> continues
 /// bit-identically (same thread count): batches are a function of (epoch, index) alone.
+/// Guard rails (docs/RELIABILITY.md): <see cref="Run"/> holds the output directory exclusively
+/// (<see cref="RunDirectory"/>: a lock file with the PID, stale locks taken over, a write probe at
+/// start, stale temporary files removed); sizes are checked against memory before allocating
+/// (<see cref="ModelMemory"/>); a non-finite loss or gradient norm, a loss that explodes past
+/// <see cref="ExplosionFactor"/> times the run's first, or non-finite weights stop the run with
+/// <see cref="TrainingDivergedException"/> before anything is saved; best.ckpt is written before
+/// latest.ckpt, so a crash between the two never leaves latest.ckpt promising a better best.ckpt
+/// than the one on disk.
 /// </summary>
 public sealed class Trainer
 {
     public const string BestFile = "best.ckpt";
     public const string LatestFile = "latest.ckpt";
     public const string MetricsFile = "metrics.jsonl";
+
+    /// <summary>A training loss above this many times max(1, the first loss of this run) counts as divergence.</summary>
+    public const double ExplosionFactor = 1000;
 
     private readonly SequenceModel _model;
     private readonly ITrainingData _train;
@@ -59,6 +70,10 @@ public sealed class Trainer
     private readonly ILearningRateSchedule _schedule;
     private RecurrentState? _state;
     private TrainingProgressState _progress = new();
+    private double _firstLoss = double.NaN;
+
+    /// <summary>Test hook: runs between the writes of an evaluation (after "metrics", "best", "latest"), to inject faults.</summary>
+    internal Action<string>? AfterWrite { get; set; }
 
     public SequenceModel Model => _model;
     public TrainingProgressState Progress => _progress;
@@ -84,6 +99,10 @@ public sealed class Trainer
         _metadata = metadata ?? new Dictionary<string, string>();
         _rng = new Rng(options.Seed ^ 0x5DEECE66DUL);
         model.Compute = new Compute(options.Threads, model.Compute.Simd);
+        var (batch, steps) = train.LargestBatch;
+        var memory = ModelMemory.Estimate(model.Config, batch, steps, OptimizerMoments(options));
+        memory.EnsureFits(memory.OptimizerBytes + memory.ActivationBytes,
+            memory.ActivationBytes > memory.OptimizerBytes ? "--batch or --bptt (the steps per batch)" : "--hidden, --layers, --embed or the vocabulary size");
         _optimizer = CreateOptimizer(model, options);
         _schedule = CreateSchedule(options, train.BatchCount);
     }
@@ -91,19 +110,45 @@ public sealed class Trainer
     /// <summary>
     /// A language-model run: <paramref name="train"/> ids as <see cref="TrainingOptions.Batch"/> streams cut into
     /// windows of <see cref="TrainingOptions.Bptt"/>, validation on <paramref name="valid"/> with
-    /// <see cref="TrainingOptions.EvalBatch"/> streams, the vocabulary saved in every checkpoint.
+    /// <see cref="TrainingOptions.EvalBatch"/> streams, the vocabulary saved in every checkpoint
+    /// (with <paramref name="metadata"/>, e.g. where the data came from, saved beside it).
     /// </summary>
-    public static Trainer ForLanguageModel(SequenceModel model, Text.Vocabulary vocabulary, int[] train, int[] valid, TrainingOptions options, string outDir) =>
-        new(model, new TokenStream(train, options.Batch, options.Bptt), TokenStream.ForEvaluation(valid, options.EvalBatch, options.Bptt), options, outDir,
-            new Dictionary<string, string> { ["vocabulary"] = vocabulary.ToJson() });
+    public static Trainer ForLanguageModel(SequenceModel model, Text.Vocabulary vocabulary, int[] train, int[] valid, TrainingOptions options, string outDir,
+        IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        var saved = new Dictionary<string, string>(metadata ?? new Dictionary<string, string>()) { ["vocabulary"] = vocabulary.ToJson() };
+        return new(model, new TokenStream(train, options.Batch, options.Bptt), TokenStream.ForEvaluation(valid, options.EvalBatch, options.Bptt), options, outDir, saved);
+    }
 
     /// <summary>Continues the run saved in <paramref name="checkpoint"/> (its weights, optimizer, schedule, RNG, carried state and position).</summary>
+    /// <remarks>
+    /// <paramref name="options"/> (default: the saved ones) may change only what
+    /// <see cref="TrainingOptions.IsResumable"/> allows — the epochs, the time limit, the
+    /// evaluation cadence and batch, early stopping, the threads; anything else must equal the
+    /// saved value. The data must be the data the run was trained on (its fingerprint is saved).
+    /// </remarks>
     public static Trainer Resume(Checkpoint checkpoint, string checkpointPath, ITrainingData train, ITrainingData? valid, string outDir, TrainingOptions? options = null)
     {
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        ArgumentNullException.ThrowIfNull(train);
+        options ??= checkpoint.Training;
+        TrainingOptions.CheckUnchanged(checkpoint.Training, options);
+        if (checkpoint.Progress.BatchesPerEpoch > 0 && checkpoint.Progress.BatchesPerEpoch != train.BatchCount)
+            throw new CheckpointException($"Checkpoint '{checkpointPath}' was trained on {checkpoint.Progress.BatchesPerEpoch} batches per epoch, but the data now gives {train.BatchCount}: resume needs the same data (--data, --split, --valid) and --batch; train on other data in a new run (another --out).");
+        if (checkpoint.Progress.DataFingerprint is { } saved && train.Fingerprint is { } now && saved != now)
+            throw new CheckpointException($"Checkpoint '{checkpointPath}' was trained on other data than it is given now: resume needs the same data (--data, --split, --valid); train on other data in a new run (another --out).");
+        TrainingOptions.CheckEpochs(checkpoint.Training, options, checkpoint.Progress);
         var model = checkpoint.CreateModel(checkpointPath);
-        var trainer = new Trainer(model, train, valid, options ?? checkpoint.Training, outDir, checkpoint.Metadata);
-        trainer._optimizer.LoadState(checkpoint.OptimizerState, checkpoint.Progress.OptimizerSteps);
-        trainer._schedule.SetState(checkpoint.ScheduleState);
+        var trainer = new Trainer(model, train, valid, options, outDir, checkpoint.Metadata);
+        try
+        {
+            trainer._optimizer.LoadState(checkpoint.OptimizerState, checkpoint.Progress.OptimizerSteps);
+            trainer._schedule.SetState(checkpoint.ScheduleState);
+        }
+        catch (ArgumentException e)
+        {
+            throw new CheckpointException($"Checkpoint '{checkpointPath}' has an invalid optimizer or schedule state: {e.Message.Split('\n')[0]}", e);
+        }
         if (checkpoint.RngState.Length != 4) throw new CheckpointException($"Checkpoint '{checkpointPath}' has no valid RNG state.");
         trainer._rng.Restore(checkpoint.RngState);
         if (checkpoint.Progress.Window > train.BatchCount)
@@ -148,11 +193,20 @@ public sealed class Trainer
         return result;
     }
 
+    /// <summary>
+    /// Trains until <see cref="TrainingOptions.Epochs"/>, the time limit (<see cref="TrainingOptions.MaxMinutes"/>,
+    /// counted from this call, so a resumed run gets its own budget), early stopping or
+    /// <paramref name="cancel"/>; each of the last three ends with an evaluation and latest.ckpt
+    /// saved after the step in progress. Holds the output directory for its duration.
+    /// </summary>
+    /// <exception cref="IOException">The output directory cannot be created or written, or another process holds it.</exception>
+    /// <exception cref="TrainingDivergedException">The loss, gradients or weights diverged; nothing from the diverged steps is saved.</exception>
     public TrainingSummary Run(Action<TrainingReport>? report = null, CancellationToken cancel = default)
     {
-        Directory.CreateDirectory(_outDir);
+        using var directory = RunDirectory.Acquire(_outDir);
         TrimMetrics();
         int batches = _train.BatchCount;
+        _progress = _progress with { BatchesPerEpoch = batches, DataFingerprint = _train.Fingerprint };
         var clock = Stopwatch.StartNew();
         double startElapsed = _progress.ElapsedSeconds;
         double Elapsed() => startElapsed + clock.Elapsed.TotalSeconds;
@@ -170,12 +224,13 @@ public sealed class Trainer
                 var state = _train.CarriesState ? StateFor(batch.Size) : null;
                 float lr = _schedule.LearningRate(_progress.OptimizerSteps);
                 var step = Step(batch, state);
+                CheckExplosion(step.Loss, "training loss");
                 _progress = _progress with { Window = w + 1, Tokens = _progress.Tokens + batch.TokenCount };
                 runningLoss += step.Loss; runningCount++; lastLoss = step.Loss;
                 double tps = (_progress.Tokens - tokensAtStart) / Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
                 report?.Invoke(new TrainingReport(_progress.Epoch + 1, _options.Epochs, w + 1, batches, _progress.Step, step.Loss, null, tps, TimeSpan.FromSeconds(Elapsed()), lr, false));
 
-                bool timeUp = _options.MaxMinutes > 0 && Elapsed() >= _options.MaxMinutes * 60;
+                bool timeUp = _options.MaxMinutes > 0 && clock.Elapsed.TotalSeconds >= _options.MaxMinutes * 60;
                 bool endOfEpoch = w + 1 == batches;
                 if (endOfEpoch) _progress = _progress with { Epoch = _progress.Epoch + 1, Window = 0 };
                 bool evalNow = endOfEpoch || timeUp || cancel.IsCancellationRequested || (_options.EvalEvery > 0 && _progress.Step % _options.EvalEvery == 0);
@@ -198,6 +253,8 @@ public sealed class Trainer
     {
         var valid = _valid is null ? null : Evaluate(_model, _valid);
         double validLoss = valid?.Loss ?? trainLoss;
+        if (valid is not null) CheckExplosion(validLoss, "validation loss");
+        CheckWeights();
         _schedule.ReportValidation(validLoss);
         // Lower is better: the loss, or minus the accuracy.
         double score = _options.Monitor == MonitorMetric.Accuracy && valid?.Accuracy is double a ? -a : validLoss;
@@ -209,10 +266,14 @@ public sealed class Trainer
             BestValidLoss = best ? validLoss : _progress.BestValidLoss,
             EvaluationsWithoutImprovement = best ? 0 : _progress.EvaluationsWithoutImprovement + 1,
         };
-        var checkpoint = MakeCheckpoint();
-        checkpoint.Save(Path.Combine(_outDir, LatestFile));
-        if (best) checkpoint.Save(Path.Combine(_outDir, BestFile));
+        // Metrics, then best, then latest: a crash between any two leaves latest.ckpt at or behind
+        // what is on disk, and resuming from it trims the metrics and redoes the rest identically.
         AppendMetrics(trainLoss, valid, elapsed, tokensPerSecond, lr);
+        AfterWrite?.Invoke("metrics");
+        var checkpoint = MakeCheckpoint();
+        if (best) { checkpoint.Save(Path.Combine(_outDir, BestFile)); AfterWrite?.Invoke("best"); }
+        checkpoint.Save(Path.Combine(_outDir, LatestFile));
+        AfterWrite?.Invoke("latest");
         report?.Invoke(new TrainingReport(_progress.Epoch + (_progress.Window > 0 ? 1 : 0), _options.Epochs, _progress.Window, batches, _progress.Step,
             trainLoss, valid?.Loss, tokensPerSecond, TimeSpan.FromSeconds(elapsed), lr, true) { ValidAccuracy = valid?.Accuracy });
         return _options.StopPatience > 0 && _progress.EvaluationsWithoutImprovement >= _options.StopPatience;
@@ -227,6 +288,9 @@ public sealed class Trainer
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(data);
+        var (rows, steps) = data.LargestBatch;
+        var memory = ModelMemory.Estimate(model.Config, rows, steps, training: false);
+        memory.EnsureFits(memory.ActivationBytes, "--batch or --bptt (the steps per batch)");
         RecurrentState? state = null;
         double sum = 0;
         long count = 0, correct = 0;
@@ -234,7 +298,7 @@ public sealed class Trainer
         {
             var batch = data.GetBatch(0, i);
             if (data.CarriesState) state ??= model.NewState(batch.Size);
-            var loss = model.Loss(model.Forward(batch, state), batch, backward: false);
+            var loss = model.Loss(model.Forward(batch, state, keepForBackward: false), batch, backward: false);
             sum += loss.Loss * loss.Count;
             count += loss.Count;
             correct += loss.Correct;
@@ -255,6 +319,31 @@ public sealed class Trainer
         RngState = _rng.GetState(),
         StateH = _state?.H,
         StateC = _state?.C,
+    };
+
+    /// <summary>Throws when a finite loss has exploded: above <see cref="ExplosionFactor"/> × max(1, the first training loss of this run).</summary>
+    private void CheckExplosion(double loss, string what)
+    {
+        if (double.IsNaN(_firstLoss)) _firstLoss = loss;
+        double limit = ExplosionFactor * Math.Max(1, _firstLoss);
+        if (!double.IsFinite(loss) || loss > limit)
+            throw new TrainingDivergedException(FormattableString.Invariant(
+                $"Training diverged at step {_progress.Step}: the {what} is {loss:G4}, over {ExplosionFactor:G}× the first loss ({_firstLoss:G4}); nothing from it was saved. Lower --lr (now {_options.LearningRate:G3}) or set --clip (now {(_options.ClipNorm > 0 ? _options.ClipNorm.ToString("G3", System.Globalization.CultureInfo.InvariantCulture) : "off")})."));
+    }
+
+    /// <summary>Throws when a weight is not finite (e.g. an update overflowed), so such a model is never saved.</summary>
+    private void CheckWeights()
+    {
+        foreach (var (name, p) in _model.NamedParameters)
+            if (p.Value.Length > 0 && !float.IsFinite(System.Numerics.Tensors.TensorPrimitives.MaxMagnitude(p.Span)))
+                throw new TrainingDivergedException($"Training diverged by step {_progress.Step}: {name} holds non-finite values; nothing from it was saved. Lower --lr (now {_options.LearningRate.ToString("G3", System.Globalization.CultureInfo.InvariantCulture)}) or set --clip.");
+    }
+
+    private static int OptimizerMoments(TrainingOptions o) => o.Optimizer switch
+    {
+        OptimizerKind.Adam or OptimizerKind.AdamW => 2,
+        OptimizerKind.Sgd => o.Momentum > 0 ? 1 : 0,
+        _ => o.Momentum > 0 ? 2 : 1,
     };
 
     private RecurrentState StateFor(int batch)
@@ -294,9 +383,9 @@ public sealed class Trainer
         var kept = File.ReadAllLines(path).Where(line =>
         {
             try { return JsonDocument.Parse(line).RootElement.GetProperty("step").GetInt64() <= _progress.Step; }
-            catch (JsonException) { return false; }
+            catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException) { return false; }
         }).ToList();
-        File.WriteAllLines(path, kept);
+        Serialization.AtomicFile.WriteAllBytes(path, System.Text.Encoding.UTF8.GetBytes(string.Concat(kept.Select(l => l + "\n"))));
     }
 
     private static Optimizer CreateOptimizer(SequenceModel model, TrainingOptions o) => o.Optimizer switch

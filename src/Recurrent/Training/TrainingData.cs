@@ -22,6 +22,12 @@ public interface ITrainingData
     /// carries the recurrent state from one batch to the next and resets it at each epoch's start.
     /// </summary>
     bool CarriesState { get; }
+
+    /// <summary>The most sequences B and steps T of any batch, for the memory check before training (0, 0: unknown).</summary>
+    (int Batch, int Steps) LargestBatch => (0, 0);
+
+    /// <summary>A hash of the examples (not of how they are batched), saved in checkpoints so that resume can refuse other data; null: none.</summary>
+    string? Fingerprint => null;
 }
 
 /// <summary>
@@ -32,9 +38,13 @@ public sealed class TokenStream(int[] ids, int batch, int bptt) : ITrainingData
 {
     private readonly LanguageModelBatches _windows = new(ids, batch, bptt);
 
+    private string? _fingerprint;
+
     public int BatchCount => _windows.WindowCount;
     public bool CarriesState => true;
     public int Batch => _windows.Batch;
+    public (int Batch, int Steps) LargestBatch => (_windows.Batch, _windows.Bptt);
+    public string Fingerprint => _fingerprint ??= DataFingerprint.Of(ids);
 
     /// <summary>Evaluation streams: <paramref name="batch"/> streams, fewer when the ids are too short for that many (each stream needs 2 ids).</summary>
     public static TokenStream ForEvaluation(int[] ids, int batch, int bptt)
@@ -89,6 +99,8 @@ public sealed class SequenceDataset : ITrainingData
     private int _planEpoch = -1;
     private int[][] _plan = [];
 
+    private string? _fingerprint;
+
     public int FeatureSize { get; }
     public int OutputSize { get; }
     public bool TargetsPerStep { get; }
@@ -135,7 +147,14 @@ public sealed class SequenceDataset : ITrainingData
         OutputSize = outputSize;
         TargetsPerStep = targetsPerStep;
         BatchCount = (examples.Count + batchSize - 1) / batchSize;
+        int longest = 0;
+        foreach (var e in examples) longest = Math.Max(longest, Length(e, featureSize));
+        LargestBatch = (Math.Min(batchSize, examples.Count), longest);
     }
+
+    public (int Batch, int Steps) LargestBatch { get; }
+
+    public string Fingerprint => _fingerprint ??= DataFingerprint.Of(_examples);
 
     public SequenceBatch GetBatch(int epoch, int index)
     {
@@ -202,5 +221,40 @@ public sealed class SequenceDataset : ITrainingData
             int j = (int)(rng.NextUInt64() % (ulong)(i + 1));
             (items[i], items[j]) = (items[j], items[i]);
         }
+    }
+}
+
+/// <summary>SHA-256 over training data, as lowercase hex.</summary>
+internal static class DataFingerprint
+{
+    public static string Of(int[] ids)
+    {
+        using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        hash.AppendData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(ids.AsSpan()));
+        return Convert.ToHexStringLower(hash.GetHashAndReset());
+    }
+
+    public static string Of(IReadOnlyList<SequenceExample> examples)
+    {
+        using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        Span<int> header = stackalloc int[1];
+        foreach (var e in examples)
+        {
+            Add(hash, e.Ids);
+            Add(hash, e.Features);
+            Add(hash, e.Tags);
+            Add(hash, e.Target);
+            foreach (var field in e.Fields ?? []) Add(hash, field);
+            header[0] = e.Label;
+            hash.AppendData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(header));
+        }
+        return Convert.ToHexStringLower(hash.GetHashAndReset());
+    }
+
+    private static void Add<T>(System.Security.Cryptography.IncrementalHash hash, T[]? values) where T : unmanaged
+    {
+        Span<int> length = [values?.Length ?? -1];
+        hash.AppendData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(length));
+        if (values is not null) hash.AppendData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()));
     }
 }

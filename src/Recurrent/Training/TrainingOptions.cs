@@ -74,8 +74,131 @@ public sealed record TrainingOptions
         Check(Threads is >= 1 and <= 256, "--threads", Threads, "between 1 and 256");
         Check(StopPatience >= 0, "--stop-patience", StopPatience, "at least 0 (0 = never stop early)");
         Check(Enum.IsDefined(Monitor), "--monitor", Monitor, "loss or accuracy");
+        Check(Enum.IsDefined(Optimizer), "--optimizer", Optimizer, "sgd, adam, adamw or rmsprop");
+        Check(Enum.IsDefined(Schedule), "--schedule", Schedule, "constant, step, plateau or cosine");
         if (Nesterov && Momentum <= 0) throw new ArgumentException("--nesterov needs --momentum greater than 0.");
     }
+
+    /// <summary>
+    /// Every option by its command-line name with its value, as the resume rules and the start
+    /// line see them. <see cref="IsResumable"/> says which a resumed run may change.
+    /// </summary>
+    public IReadOnlyList<(string Option, object Value)> Named() =>
+    [
+        ("--batch", Batch), ("--bptt", Bptt), ("--epochs", Epochs), ("--minutes", MaxMinutes), ("--optimizer", Optimizer), ("--lr", LearningRate),
+        ("--momentum", Momentum), ("--nesterov", Nesterov), ("--weight-decay", WeightDecay), ("--clip", ClipNorm), ("--clip-value", ClipValue),
+        ("--schedule", Schedule), ("--decay-steps", DecaySteps), ("--decay-factor", DecayFactor), ("--patience", Patience), ("--warmup", WarmupSteps),
+        ("--eval-every", EvalEvery), ("--eval-batch", EvalBatch), ("--monitor", Monitor), ("--stop-patience", StopPatience), ("--seed", Seed), ("--threads", Threads),
+    ];
+
+    /// <summary>
+    /// What a resumed run may change, option by option: the epochs (a new total, more than those
+    /// done), the time limit (counted from the resume), the evaluation cadence and batch, early
+    /// stopping's patience and the threads (bit-identical continuation needs the same thread count).
+    /// Everything else — batching, optimizer, learning rate and schedule, clipping, the seed — shapes
+    /// the run's trajectory and stays as saved.
+    /// </summary>
+    public static bool IsResumable(string option) => option is "--epochs" or "--minutes" or "--eval-every" or "--eval-batch" or "--stop-patience" or "--threads";
+
+    /// <summary>
+    /// The saved options with those the user <paramref name="given"/> (command-line names) taken
+    /// from <paramref name="requested"/>: what a resumed run asks for. <see cref="CheckResumable"/> then refuses what it may not change.
+    /// </summary>
+    public static TrainingOptions Resumed(TrainingOptions saved, TrainingOptions requested, IReadOnlySet<string> given)
+    {
+        ArgumentNullException.ThrowIfNull(saved);
+        ArgumentNullException.ThrowIfNull(requested);
+        ArgumentNullException.ThrowIfNull(given);
+        bool G(string option) => given.Contains(option);
+        return saved with
+        {
+            Batch = G("--batch") ? requested.Batch : saved.Batch,
+            Bptt = G("--bptt") ? requested.Bptt : saved.Bptt,
+            Epochs = G("--epochs") ? requested.Epochs : saved.Epochs,
+            MaxMinutes = requested.MaxMinutes,   // a time limit belongs to one invocation
+            Optimizer = G("--optimizer") ? requested.Optimizer : saved.Optimizer,
+            LearningRate = G("--lr") ? requested.LearningRate : saved.LearningRate,
+            Momentum = G("--momentum") ? requested.Momentum : saved.Momentum,
+            Nesterov = G("--nesterov") ? requested.Nesterov : saved.Nesterov,
+            WeightDecay = G("--weight-decay") ? requested.WeightDecay : saved.WeightDecay,
+            ClipNorm = G("--clip") ? requested.ClipNorm : saved.ClipNorm,
+            ClipValue = G("--clip-value") ? requested.ClipValue : saved.ClipValue,
+            Schedule = G("--schedule") ? requested.Schedule : saved.Schedule,
+            DecaySteps = G("--decay-steps") ? requested.DecaySteps : saved.DecaySteps,
+            DecayFactor = G("--decay-factor") ? requested.DecayFactor : saved.DecayFactor,
+            Patience = G("--patience") ? requested.Patience : saved.Patience,
+            WarmupSteps = G("--warmup") ? requested.WarmupSteps : saved.WarmupSteps,
+            EvalEvery = G("--eval-every") ? requested.EvalEvery : saved.EvalEvery,
+            EvalBatch = G("--eval-batch") ? requested.EvalBatch : saved.EvalBatch,
+            Monitor = G("--monitor") ? requested.Monitor : saved.Monitor,
+            StopPatience = G("--stop-patience") ? requested.StopPatience : saved.StopPatience,
+            Seed = G("--seed") ? requested.Seed : saved.Seed,
+            Threads = G("--threads") ? requested.Threads : saved.Threads,
+        };
+    }
+
+    /// <summary>
+    /// Refuses, naming the option, a resumed run's <paramref name="resumed"/> options that differ
+    /// from the <paramref name="saved"/> ones where <see cref="IsResumable"/> says they may not,
+    /// and epochs that the run has already done.
+    /// </summary>
+    public static void CheckResumable(TrainingOptions saved, TrainingOptions resumed, TrainingProgressState progress)
+    {
+        CheckUnchanged(saved, resumed);
+        CheckEpochs(saved, resumed, progress);
+    }
+
+    /// <summary>The first half of <see cref="CheckResumable"/>: what may not change has not.</summary>
+    public static void CheckUnchanged(TrainingOptions saved, TrainingOptions resumed)
+    {
+        ArgumentNullException.ThrowIfNull(saved);
+        ArgumentNullException.ThrowIfNull(resumed);
+        resumed.Validate();
+        foreach (var ((option, was), (_, now)) in saved.Named().Zip(resumed.Named()))
+            if (!IsResumable(option) && !Equals(was, now))
+                throw new ArgumentException(FormattableString.Invariant(
+                    $"{option} is {Show(now)} but the run was trained with {Show(was)}; a resumed run keeps it (resume without {option}, or start a new run in another --out)."));
+    }
+
+    /// <summary>The second half of <see cref="CheckResumable"/>: epochs are left to train.</summary>
+    public static void CheckEpochs(TrainingOptions saved, TrainingOptions resumed, TrainingProgressState progress)
+    {
+        ArgumentNullException.ThrowIfNull(saved);
+        ArgumentNullException.ThrowIfNull(resumed);
+        ArgumentNullException.ThrowIfNull(progress);
+        int done = progress.Epoch;
+        if (resumed.Epochs <= done)
+            throw new ArgumentException(resumed.Epochs == saved.Epochs
+                ? $"The run has finished its {done} epoch{(done == 1 ? "" : "s")}; give --epochs greater than {done} to train further."
+                : $"--epochs is {resumed.Epochs} but the run has done {done} epoch{(done == 1 ? "" : "s")} already; give --epochs greater than {done}.");
+    }
+
+    /// <summary>One line of what a run uses, e.g. "adam lr 0.002 (constant), batch 32, bptt 64, clip 5, seed 1, 1 thread".</summary>
+    public string Describe(bool languageModel = true)
+    {
+        var parts = new List<string>
+        {
+            FormattableString.Invariant($"{Optimizer.ToString().ToLowerInvariant()} lr {Show(LearningRate)} ({Schedule.ToString().ToLowerInvariant()})"),
+            FormattableString.Invariant($"batch {Batch}"),
+        };
+        if (languageModel) parts.Add(FormattableString.Invariant($"bptt {Bptt}"));
+        parts.Add(ClipNorm > 0 ? "clip " + Show(ClipNorm) : "no clipping");
+        if (Momentum > 0) parts.Add("momentum " + Show(Momentum) + (Nesterov ? " (Nesterov)" : ""));
+        if (WeightDecay > 0) parts.Add("weight decay " + Show(WeightDecay));
+        parts.Add(FormattableString.Invariant($"seed {Seed}"));
+        parts.Add(FormattableString.Invariant($"{Threads} thread{(Threads == 1 ? "" : "s")}"));
+        if (MaxMinutes > 0) parts.Add("at most " + Show(MaxMinutes) + " min from now");
+        return string.Join(", ", parts);
+    }
+
+    private static string Show(object value) => value switch
+    {
+        float f => f.ToString("G6", System.Globalization.CultureInfo.InvariantCulture),
+        double d => d.ToString("G6", System.Globalization.CultureInfo.InvariantCulture),
+        bool b => b ? "on" : "off",
+        Enum e => e.ToString().ToLowerInvariant(),
+        _ => Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture) ?? "",
+    };
 
     private static void Check(bool ok, string option, object value, string allowed)
     {

@@ -6,13 +6,20 @@ using DataType = Onnx.TensorProto.Types.DataType;
 
 namespace Recurrent.Serialization.Onnx;
 
-/// <summary>Which optional graph inputs an ONNX export declares (a declared input must be fed at every run).</summary>
-/// <param name="Lengths">Adds <c>lengths</c>, int32 [batch], each sequence's length in 1..time, for ragged batches.</param>
+/// <summary>Which optional graph inputs and outputs an ONNX export declares (a declared input must be fed at every run).</summary>
+/// <param name="Lengths">Adds <c>lengths</c>, int32 [batch], each sequence's length in 1..time, for ragged batches. Models that pool
+/// by <see cref="Pooling.Mean"/> or <see cref="Pooling.Max"/> always have it: the pooling needs to know which steps count.</param>
 /// <param name="InitialState">Adds <c>h0</c> (and <c>c0</c> for an LSTM), [layers·directions, batch, hidden], so a caller can carry state between runs; without it runs start from zeros.</param>
 /// <param name="DocString">The model's doc string; null for a description of the model.</param>
 public sealed record OnnxExportOptions(bool Lengths = false, bool InitialState = true, string? DocString = null)
 {
     public static OnnxExportOptions Default { get; } = new();
+
+    /// <summary>Classifiers: adds the output <c>probabilities</c>, Softmax of the logits over the classes.</summary>
+    public bool Probabilities { get; init; }
+
+    /// <summary>Extra entries for the model's metadata_props (e.g. "vocabulary", "labels" from a checkpoint); they override the exporter's own.</summary>
+    public IReadOnlyDictionary<string, string>? Metadata { get; init; }
 }
 
 /// <summary>
@@ -35,11 +42,23 @@ public static class OnnxExport
     public const int Opset = OnnxGraphBuilder.Opset;
 
     /// <summary>
-    /// Writes a language model: <c>ids</c> int64 [time, batch] → <c>logits</c> float [time, batch, V],
-    /// <c>h_n</c> (and <c>c_n</c>) [layers, batch, H]; optional inputs <c>lengths</c>, <c>h0</c>, <c>c0</c>
-    /// as <paramref name="options"/> says. With lengths, the logits past a sequence's end are the
-    /// decoder bias (the recurrent output there is zero). Parameter initializers keep PyTorch's
-    /// names (encoder.weight, decoder.weight, decoder.bias; a tied weight is stored once).
+    /// Writes a whole <see cref="SequenceModel"/>, any configuration. Inputs, all time-major:
+    /// <list type="bullet">
+    /// <item><c>ids</c> int64 [time, batch] for a token model, plus <c>fields.0</c>, <c>fields.1</c>, … int64 [time, batch]
+    /// for its extra token fields (each embedded and concatenated after the main embedding, in config order);</item>
+    /// <item><c>features</c> float [time, batch, F] for a feature model (normalised inside the graph as (x − input_norm.mean) / input_norm.std);</item>
+    /// <item><c>lengths</c> int32 [batch] (always for Mean and Max pooling, else when <see cref="OnnxExportOptions.Lengths"/>);
+    /// <c>h0</c>, <c>c0</c> [layers·directions, batch, H] when <see cref="OnnxExportOptions.InitialState"/>.</item>
+    /// </list>
+    /// Outputs: a classifier's <c>logits</c> (and <c>probabilities</c>, their Softmax, when
+    /// <see cref="OnnxExportOptions.Probabilities"/>); a regression model's <c>predictions</c> in
+    /// data units (the decoder's normalised output × target_norm.std + target_norm.mean, as
+    /// <see cref="SequenceModel.Denormalize"/>). Their shape is [time, batch, K] for a per-step
+    /// model (<see cref="Pooling.None"/>: language models, taggers; with lengths, the rows past a
+    /// sequence's end are the decoder's bias, as in Recurrent) and [batch, K] for a pooled one.
+    /// Always also <c>h_n</c> (and <c>c_n</c>) [layers·directions, batch, H], the final states.
+    /// Parameter initializers keep PyTorch's names (encoder.weight, decoder.weight, decoder.bias;
+    /// a tied weight is stored once); metadata_props name the cell, sizes, pooling and task.
     /// </summary>
     public static void Save(SequenceModel model, string path, OnnxExportOptions? options = null) =>
         AtomicFile.Write(path, Build(model, options ?? OnnxExportOptions.Default).WriteTo);
@@ -47,6 +66,44 @@ public static class OnnxExport
     /// <summary>The bytes of <see cref="Save(SequenceModel, string, OnnxExportOptions?)"/>'s file.</summary>
     public static byte[] Serialize(SequenceModel model, OnnxExportOptions? options = null) =>
         Build(model, options ?? OnnxExportOptions.Default).ToByteArray();
+
+    /// <summary>The graph input names a model's export declares, in order (see <see cref="Save(SequenceModel, string, OnnxExportOptions?)"/>).</summary>
+    public static IReadOnlyList<string> InputNames(SequenceModelConfig config, OnnxExportOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        options ??= OnnxExportOptions.Default;
+        var names = new List<string>();
+        if (config.HasTokens)
+        {
+            names.Add("ids");
+            for (int i = 0; i < (config.Fields?.Count ?? 0); i++) names.Add(FieldInput(i));
+        }
+        else names.Add("features");
+        if (NeedsLengths(config, options)) names.Add("lengths");
+        if (options.InitialState)
+        {
+            names.Add("h0");
+            if (config.Cell == CellType.Lstm) names.Add("c0");
+        }
+        return names;
+    }
+
+    /// <summary>The graph output names a model's export declares, in order.</summary>
+    public static IReadOnlyList<string> OutputNames(SequenceModelConfig config, OnnxExportOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        options ??= OnnxExportOptions.Default;
+        var names = new List<string>();
+        if (config.IsClassifier)
+        {
+            names.Add("logits");
+            if (options.Probabilities) names.Add("probabilities");
+        }
+        else names.Add("predictions");
+        names.Add("h_n");
+        if (config.Cell == CellType.Lstm) names.Add("c_n");
+        return names;
+    }
 
     /// <summary>
     /// Writes a bare recurrent stack, as PyTorch's nn.RNN/LSTM/GRU: <c>x</c> float [time, batch, in] →
@@ -63,19 +120,86 @@ public static class OnnxExport
     internal static ModelProto Build(SequenceModel model, OnnxExportOptions options)
     {
         ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(options);
         var config = model.Config;
-        if (!config.IsLanguageModel || config.Fields is { Count: > 0 })
-            throw new NotSupportedException("ONNX export covers language models so far (token input, one direction, a prediction at every step).");
-        var graph = new OnnxGraphBuilder("language_model");
-        string ids = graph.AddInput("ids", DataType.Int64, "time", "batch");
-        var (lengths, h0, c0) = AddStackInputs(graph, model.Rnn, options);
-        string embedded = OnnxLayers.AddEmbedding(graph, model.Encoder!, ids);
-        var (output, hN, cN) = OnnxLayers.AddStack(graph, model.Rnn, embedded, lengths, h0, c0, "rnn.");
-        graph.AddOutput(OnnxLayers.AddLinear(graph, model.Decoder, output), "logits", DataType.Float, "time", "batch", config.VocabularySize);
+        bool languageModel = config.IsLanguageModel && config.Fields is null or { Count: 0 };
+        var graph = new OnnxGraphBuilder(languageModel ? "language_model" : "sequence_model");
+
+        // Inputs first, in the order InputNames gives.
+        string input = config.HasTokens
+            ? graph.AddInput("ids", DataType.Int64, "time", "batch")
+            : graph.AddInput("features", DataType.Float, "time", "batch", config.FeatureSize);
+        var fields = new string[model.FieldEncoders.Count];
+        for (int i = 0; i < fields.Length; i++) fields[i] = graph.AddInput(FieldInput(i), DataType.Int64, "time", "batch");
+        var (lengths, h0, c0) = AddStackInputs(graph, model.Rnn, options with { Lengths = NeedsLengths(config, options) });
+
+        string stackInput;
+        if (config.HasTokens)
+        {
+            stackInput = OnnxLayers.AddEmbedding(graph, model.Encoder!, input);
+            if (fields.Length > 0)
+            {
+                string[] parts = [stackInput, .. fields.Select((ids, i) => OnnxLayers.AddEmbedding(graph, model.FieldEncoders[i], ids))];
+                stackInput = graph.Add("Concat", parts, "embedded_fields", OnnxGraphBuilder.Attribute("axis", 2L));
+            }
+        }
+        else stackInput = OnnxLayers.AddNormalization(graph, input, model.InputMean!, model.InputStd!, "input_norm.");
+
+        var (output, hN, cN) = OnnxLayers.AddStack(graph, model.Rnn, stackInput, lengths, h0, c0, "rnn.");
+        string pooled = config.Pooling switch
+        {
+            Pooling.Last => OnnxLayers.AddLastStates(graph, hN, config.Layers, config.Directions),
+            Pooling.Mean => OnnxLayers.AddMeanOverSteps(graph, output, lengths),
+            Pooling.Max => OnnxLayers.AddMaxOverSteps(graph, output, lengths),
+            _ => output,
+        };
+        string decoded = OnnxLayers.AddLinear(graph, model.Decoder, pooled);
+        OnnxDim[] shape = config.Pooling == Pooling.None ? ["time", "batch", config.OutputSize] : ["batch", config.OutputSize];
+        if (config.IsClassifier)
+        {
+            graph.AddOutput(decoded, "logits", DataType.Float, shape);
+            if (options.Probabilities)
+                graph.AddOutput(graph.Add("Softmax", [decoded], "softmax", OnnxGraphBuilder.Attribute("axis", -1L)), "probabilities", DataType.Float, shape);
+        }
+        else
+        {
+            string values = OnnxLayers.AddDenormalization(graph, decoded, model.TargetMean!, model.TargetStd!, "target_norm.");
+            graph.AddOutput(values, "predictions", DataType.Float, shape);
+        }
         AddStackOutputs(graph, model.Rnn, hN, cN);
-        string doc = options.DocString ?? $"Recurrent language model: {CellName(config.Cell)}, {config.Layers} layer(s), hidden {config.HiddenSize}, " +
-            $"embedding {config.EmbeddingSize}, vocabulary {config.VocabularySize}{(config.TieWeights ? ", tied weights" : "")}. ids int64 [time, batch] → logits [time, batch, vocabulary].";
-        return graph.ToModel(doc, Metadata(model.Rnn.Options, ("vocabulary_size", config.VocabularySize.ToString()), ("tie_weights", config.TieWeights ? "true" : "false")));
+
+        string doc = options.DocString ?? Describe(config, languageModel, options);
+        var metadata = Metadata(model.Rnn.Options,
+            ("pooling", config.Pooling.ToString()),
+            ("task", config.IsClassifier ? "classification" : "regression"),
+            ("input", config.HasTokens ? "tokens" : "features"),
+            ("output_size", config.OutputSize.ToString()));
+        if (config.HasTokens)
+        {
+            metadata["vocabulary_size"] = config.VocabularySize.ToString();
+            metadata["tie_weights"] = config.TieWeights ? "true" : "false";
+            if (config.Fields is { Count: > 0 } tokenFields) metadata["fields"] = string.Join(",", tokenFields.Select(f => f.Name));
+        }
+        foreach (var (key, value) in options.Metadata ?? new Dictionary<string, string>()) metadata[key] = value;
+        return graph.ToModel(doc, metadata);
+    }
+
+    private static string FieldInput(int i) => $"fields.{i}";
+
+    private static bool NeedsLengths(SequenceModelConfig config, OnnxExportOptions options) =>
+        options.Lengths || config.Pooling is Pooling.Mean or Pooling.Max;
+
+    private static string Describe(SequenceModelConfig config, bool languageModel, OnnxExportOptions options)
+    {
+        string stack = $"{CellName(config.Cell)}, {config.Layers} layer(s), {(config.Bidirectional ? "bidirectional" : "forward")}, hidden {config.HiddenSize}";
+        if (languageModel)
+            return $"Recurrent language model: {stack}, embedding {config.EmbeddingSize}, vocabulary {config.VocabularySize}{(config.TieWeights ? ", tied weights" : "")}. " +
+                "ids int64 [time, batch] → logits [time, batch, vocabulary].";
+        string inputs = string.Join(", ", InputNames(config, options));
+        string outputs = string.Join(", ", OutputNames(config, options));
+        string head = config.Pooling == Pooling.None ? "a prediction per step [time, batch, K]" : $"{config.Pooling} pooling over time, one prediction per sequence [batch, K]";
+        string task = config.IsClassifier ? $"{config.OutputSize} classes" : $"{config.OutputSize} regression output(s) in data units";
+        return $"Recurrent sequence model: {stack}; {head}; {task}. Inputs: {inputs}. Outputs: {outputs}.";
     }
 
     internal static ModelProto Build(RecurrentStack stack, OnnxExportOptions options)

@@ -85,6 +85,18 @@ internal sealed class OnnxGraphBuilder
         return tensor.Name;
     }
 
+    /// <summary>A 0-d int64 initializer (a scalar such as Range's start or step).</summary>
+    public string AddScalar(string hint, long value)
+    {
+        string key = "scalar:" + value;
+        if (_constants.TryGetValue(key, out var existing)) return existing;
+        var tensor = new TensorProto { Name = UniqueName(hint), DataType = (int)TensorProto.Types.DataType.Int64 };
+        tensor.Int64Data.Add(value);
+        _graph.Initializer.Add(tensor);
+        _constants.Add(key, tensor.Name);
+        return tensor.Name;
+    }
+
     /// <summary>The parameter's values as an initializer named after it; a parameter shared by two layers (tied weights) is stored once.</summary>
     public string AddParameter(string name, Parameter parameter)
     {

@@ -1,5 +1,6 @@
 using Onnx;
 using Recurrent.Layers;
+using Recurrent.Numerics;
 using static Recurrent.Serialization.Onnx.OnnxGraphBuilder;
 
 namespace Recurrent.Serialization.Onnx;
@@ -22,6 +23,68 @@ internal static class OnnxLayers
         string weightT = graph.Add("Transpose", [weight], weight + "_t", Attribute("perm", 1L, 0L));
         string product = graph.Add("MatMul", [input, weightT], "linear");
         return linear.Bias is null ? product : graph.Add("Add", [product, graph.AddParameter(linear.Bias.Name, linear.Bias)], "linear");
+    }
+
+    /// <summary>x [..., F] → (x − mean) / std with the [F] statistics as initializers named <paramref name="prefix"/> + "mean", "std".</summary>
+    public static string AddNormalization(OnnxGraphBuilder graph, string input, Tensor mean, Tensor std, string prefix)
+    {
+        string centred = graph.Add("Sub", [input, graph.AddInitializer(prefix + "mean", mean.Span, mean.Length)], "centred");
+        return graph.Add("Div", [centred, graph.AddInitializer(prefix + "std", std.Span, std.Length)], "normalized");
+    }
+
+    /// <summary>x [..., K] → x · std + mean, the inverse of <see cref="AddNormalization"/> (regression outputs back in data units).</summary>
+    public static string AddDenormalization(OnnxGraphBuilder graph, string input, Tensor mean, Tensor std, string prefix)
+    {
+        string scaled = graph.Add("Mul", [input, graph.AddInitializer(prefix + "std", std.Span, std.Length)], "scaled");
+        return graph.Add("Add", [scaled, graph.AddInitializer(prefix + "mean", mean.Span, mean.Length)], "denormalized");
+    }
+
+    /// <summary>
+    /// The last layer's final states, directions side by side: h_n [L·D, B, H] → Slice rows
+    /// [(L−1)·D, L·D) → Transpose → [B, D, H] → Reshape → [B, D·H] (forward direction first, as
+    /// PyTorch's cat(h_n[-2], h_n[-1])). With lengths the RNN operators already stop each
+    /// sequence's state at its own last step, so no mask is needed.
+    /// </summary>
+    public static string AddLastStates(OnnxGraphBuilder graph, string hN, int layers, int directions)
+    {
+        string last = layers == 1 ? hN : graph.Add("Slice",
+            [hN, graph.AddConstant("index_" + (layers - 1) * directions, (layers - 1) * directions), graph.AddConstant("index_" + layers * directions, layers * directions), graph.AddConstant("index_0", 0)],
+            "last_layer_h_n");
+        string batchFirst = graph.Add("Transpose", [last], "last_layer_bdh", Attribute("perm", 1L, 0L, 2L));
+        return graph.Add("Reshape", [batchFirst, graph.AddConstant("shape_keep_merge", 0, -1)], "pooled_last");
+    }
+
+    /// <summary>
+    /// The mean over each sequence's valid steps: y [T, B, W] → ReduceSum over time → [B, W],
+    /// divided by Cast(lengths) [B, 1]. Summing all T steps is right because the RNN operators
+    /// output zeros past each sequence's end.
+    /// </summary>
+    public static string AddMeanOverSteps(OnnxGraphBuilder graph, string y, string lengths)
+    {
+        string sum = graph.Add("ReduceSum", [y, graph.AddConstant("index_0", 0)], "sum_over_steps", Attribute("keepdims", 0L));
+        string count = graph.Add("Cast", [lengths], "lengths_float", Attribute("to", (long)TensorProto.Types.DataType.Float));
+        string column = graph.Add("Unsqueeze", [count, graph.AddConstant("index_1", 1)], "lengths_column");
+        return graph.Add("Div", [sum, column], "pooled_mean");
+    }
+
+    /// <summary>
+    /// The element-wise max over each sequence's valid steps: y [T, B, W], steps t ≥ length set
+    /// to float's lowest value (Range(0, T) &lt; lengths, then Where), then ReduceMax over time → [B, W].
+    /// The mask matters: past a sequence's end y is zero, which would beat an all-negative feature.
+    /// </summary>
+    public static string AddMaxOverSteps(OnnxGraphBuilder graph, string y, string lengths)
+    {
+        string steps = graph.Add("Shape", [y], "steps_1d", Attribute("start", 0L), Attribute("end", 1L));
+        string stepCount = graph.Add("Squeeze", [steps, graph.AddConstant("index_0", 0)], "steps");
+        string range = graph.Add("Range", [graph.AddScalar("scalar_0", 0), stepCount, graph.AddScalar("scalar_1", 1)], "step_index");
+        string stepColumn = graph.Add("Unsqueeze", [range, graph.AddConstant("index_1", 1)], "step_column");
+        string lengths64 = graph.Add("Cast", [lengths], "lengths_int64", Attribute("to", (long)TensorProto.Types.DataType.Int64));
+        string lengthRow = graph.Add("Unsqueeze", [lengths64, graph.AddConstant("index_0", 0)], "lengths_row");
+        string valid = graph.Add("Less", [stepColumn, lengthRow], "valid_steps");
+        string validColumn = graph.Add("Unsqueeze", [valid, graph.AddConstant("index_2", 2)], "valid_steps_tb1");
+        string lowest = graph.AddInitializer("float_lowest", [float.MinValue]);
+        string masked = graph.Add("Where", [validColumn, y, lowest], "masked_outputs");
+        return graph.Add("ReduceMax", [masked], "pooled_max", Attribute("axes", new long[] { 0 }), Attribute("keepdims", 0L));
     }
 
     /// <summary>
