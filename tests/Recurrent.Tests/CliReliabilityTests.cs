@@ -181,15 +181,18 @@ public class CliReliabilityTests(TrainedRun run) : IClassFixture<TrainedRun>
         process.OutputDataReceived += (_, e) => { if (e.Data is null) return; lock (stdout) stdout.AppendLine(e.Data); if (e.Data.StartsWith("training", StringComparison.Ordinal)) training.Set(); };
         process.BeginOutputReadLine();
         Assert.True(training.Wait(TimeSpan.FromSeconds(60)), "the run did not start");
-        Thread.Sleep(1500);   // some steps, and no evaluation yet (an epoch is ~700 steps)
-        Assert.False(File.Exists(Path.Combine(outDir, Trainer.LatestFile)));
+        Thread.Sleep(1500);   // some steps (an epoch is ~2,400)
         CliProcess.Signal(process, signal);
         Assert.True(process.WaitForExit(TimeSpan.FromSeconds(60)), "the run did not stop");
         await process.WaitForExitAsync();
         string err = await stderr;
         Assert.True(process.ExitCode == 130, $"exit {process.ExitCode}: {err}\n{stdout}");
+        // latest.ckpt is the one the signal made: at the step the run reports it stopped at.
+        var stopped = System.Text.RegularExpressions.Regex.Match(err, "stopped at step ([0-9]+)");
+        Assert.True(stopped.Success, err);
         var latest = Checkpoint.Load(Path.Combine(outDir, Trainer.LatestFile));
         Assert.True(latest.Progress.Step > 0);
+        Assert.Equal(long.Parse(stopped.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), latest.Progress.Step);
         Assert.True(File.Exists(Path.Combine(outDir, "loss.png")), "no loss.png");
         Assert.False(File.Exists(Path.Combine(outDir, "run.lock")));
         Assert.Contains("--resume", err + stdout);

@@ -347,3 +347,20 @@ public class SavePathFaultTests
         Assert.Empty(Directory.GetFiles(dir.Path, "*.tmp"));
     }
 }
+
+public class MetricsJsonTests
+{
+    [Fact]
+    public void APerplexityPastTheDoubleRangeIsWrittenAsNull()
+    {
+        using var dir = new TempDir();
+        var vocab = CharVocabulary.Build("abcd ");
+        var ids = vocab.Encode(string.Concat(Enumerable.Repeat("abcd dcba ", 12)));
+        var model = new SequenceModel(SequenceModelConfig.LanguageModel(CellType.Gru, vocab.Count, 3, 4), new Rng(1));
+        model.Decoder.Bias!.Span[0] = 3000f;   // every other token costs ~3000 nats: e^3000 overflows double
+        Trainer.ForLanguageModel(model, vocab, ids[..90], ids[90..], new TrainingOptions { Batch = 2, Bptt = 5, Epochs = 1, LearningRate = 1e-6f }, dir.Path).Run();
+        var line = System.Text.Json.JsonDocument.Parse(File.ReadAllLines(Path.Combine(dir.Path, Trainer.MetricsFile))[0]).RootElement;
+        Assert.True(line.GetProperty("valid_loss").GetDouble() > 710);
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, line.GetProperty("valid_ppl").ValueKind);
+    }
+}
