@@ -233,19 +233,9 @@ public class ReliabilityTests
         Assert.Contains(key, e.Message);
     }
 
-    /// <summary>The checkpoint checksum, written out here so a test can forge a file whose checksum is valid.</summary>
-    internal static string CheckpointChecksum(IEnumerable<KeyValuePair<string, Tensor>> tensors, IReadOnlyDictionary<string, string> meta)
-    {
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        foreach (var (name, t) in tensors.OrderBy(t => t.Key, StringComparer.Ordinal))
-        {
-            hash.AppendData(Encoding.UTF8.GetBytes(name + "[" + string.Join(",", t.Shape) + "]\n"));
-            hash.AppendData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(t.Span));
-        }
-        foreach (var (k, v) in meta.Where(kv => kv.Key != "checksum").OrderBy(kv => kv.Key, StringComparer.Ordinal))
-            hash.AppendData(Encoding.UTF8.GetBytes(k + "=" + v + "\n"));
-        return Convert.ToHexStringLower(hash.GetHashAndReset());
-    }
+    /// <summary>The checkpoint checksum (the library's own), so a test can forge a file whose checksum is valid.</summary>
+    internal static string CheckpointChecksum(IEnumerable<KeyValuePair<string, Tensor>> tensors, IReadOnlyDictionary<string, string> meta) =>
+        Checkpoint.Checksum(tensors, meta);
 }
 
 /// <summary>What the reader fuzzer found (tests/Recurrent.Tests/ReaderFuzzTests.cs), each held by a test of its own.</summary>

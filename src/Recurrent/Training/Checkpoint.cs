@@ -180,7 +180,7 @@ public sealed class Checkpoint
         all.Where(kv => kv.Key.StartsWith(prefix, StringComparison.Ordinal)).ToDictionary(kv => kv.Key[prefix.Length..], kv => kv.Value);
 
     /// <summary>SHA-256 over every tensor (name, shape, float bytes) in name order and every metadata entry but the checksum, in key order.</summary>
-    private static string Checksum(IEnumerable<KeyValuePair<string, Tensor>> tensors, IReadOnlyDictionary<string, string> meta)
+    internal static string Checksum(IEnumerable<KeyValuePair<string, Tensor>> tensors, IReadOnlyDictionary<string, string> meta)
     {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         foreach (var (name, t) in tensors.OrderBy(t => t.Key, StringComparer.Ordinal))
