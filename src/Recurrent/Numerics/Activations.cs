@@ -24,7 +24,7 @@ namespace Recurrent.Numerics;
 /// absolute terms near 0 (tanh(1e-8) is off by 10⁹ ulp), which shows as extra rounding noise
 /// in long tanh RNNs (docs/RELIABILITY.md).
 /// </summary>
-public static class Activations
+internal static class Activations
 {
     public static void Tanh(SimdLevel simd, ReadOnlySpan<float> x, Span<float> y)
     {

@@ -16,7 +16,7 @@ namespace Recurrent.Numerics;
 /// so the result has the same bits whatever the thread count.
 /// </para>
 /// </summary>
-public static class Gemm
+internal static class Gemm
 {
     /// <summary>Below this many flops (2mnk) a product stays on the calling thread: a hand-off costs more than it saves.</summary>
     internal const double ParallelMinFlops = 1e6;

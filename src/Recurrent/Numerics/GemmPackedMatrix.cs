@@ -13,7 +13,7 @@ namespace Recurrent.Numerics;
 /// shape whenever that call packs too (more than four rows and more than one column of C).
 /// The buffer grows as needed and is reused, so re-packing allocates nothing.
 /// </summary>
-public sealed class PackedMatrix
+internal sealed class PackedMatrix
 {
     private float[] _buffer = [];
     private int _offset;

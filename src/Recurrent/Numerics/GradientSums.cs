@@ -1,7 +1,7 @@
 namespace Recurrent.Numerics;
 
 /// <summary>Long gradient sums (over T·B steps) with float GEMMs on chunks and double between them.</summary>
-public static class GradientSums
+internal static class GradientSums
 {
     /// <summary>
     /// grad [m, n] += aᵀ·b summed over <paramref name="rows"/> (a [rows, m], b [rows, n]): a weight

@@ -11,7 +11,7 @@ namespace Recurrent.Numerics;
 /// near saturation (|y| → 1) rounding y² first would cost up to ~1e-4 relative in the derivative.
 /// Spans are one row of one time step unless stated; nothing here allocates.
 /// </summary>
-public static class Kernels
+internal static class Kernels
 {
     public static void Sigmoid(SimdLevel simd, ReadOnlySpan<float> x, Span<float> y)
     {

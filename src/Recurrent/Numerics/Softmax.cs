@@ -7,7 +7,7 @@ namespace Recurrent.Numerics;
 /// each row subtracts its maximum before exponentiating, and the normaliser is summed in double.
 /// Exponentials, maxima and scaling run on <see cref="TensorPrimitives"/>. Output may alias input.
 /// </summary>
-public static class Softmax
+internal static class Softmax
 {
     /// <summary>y_r = exp(x_r − max x_r) / Σ exp(x_r − max x_r) for every row r of width <paramref name="cols"/>.</summary>
     public static void Rows(ReadOnlySpan<float> x, int cols, Span<float> y)
