@@ -12,12 +12,17 @@ namespace Recurrent.Applications;
 /// </summary>
 public abstract class Classifier<TInput> : SequenceApplication
 {
+    /// <summary>Wraps <paramref name="model"/>, whose output k is the logit of <c>labels[k]</c>.</summary>
+    /// <param name="model">A pooled model with one output per label.</param>
+    /// <param name="labels">The class names, indexed by class id.</param>
+    /// <exception cref="ArgumentException">The number of labels differs from the model's <c>OutputSize</c>.</exception>
     protected Classifier(SequenceModel model, IReadOnlyList<string> labels) : base(model)
     {
         if (labels.Count != model.Config.OutputSize) throw new ArgumentException($"There are {labels.Count} labels for {model.Config.OutputSize} outputs.", nameof(labels));
         Labels = labels;
     }
 
+    /// <summary>The class names, indexed by class id (the model's output index); sorted ordinally when built from training data.</summary>
     public IReadOnlyList<string> Labels { get; }
 
     /// <summary>The model's input for one sequence (<paramref name="label"/> is a class id or <see cref="Losses.SoftmaxCrossEntropy.Ignore"/>).</summary>
@@ -79,12 +84,21 @@ public abstract class Classifier<TInput> : SequenceApplication
             : throw new ArgumentException($"Label '{x.Label}' is not one of the {Labels.Count} training labels ({string.Join(", ", Labels.Take(10))}{(Labels.Count > 10 ? ", …" : "")})."))).ToList();
     }
 
+    /// <summary>The checkpoint metadata every classifier saves: <see cref="SequenceApplication.TaskKey"/> = <paramref name="task"/> and "labels" = <see cref="Labels"/> as a JSON array.</summary>
+    /// <param name="task">The task name stored under <see cref="SequenceApplication.TaskKey"/>.</param>
+    /// <returns>A new dictionary a subclass can extend with its own entries.</returns>
     protected IReadOnlyDictionary<string, string> ClassifierMetadata(string task) => new Dictionary<string, string>
     {
         [TaskKey] = task,
         ["labels"] = Json(Labels),
     };
 
+    /// <summary>The labels saved by <see cref="ClassifierMetadata(string)"/> in <paramref name="checkpoint"/>.</summary>
+    /// <param name="checkpoint">A loaded checkpoint of a classifier.</param>
+    /// <param name="path">The checkpoint's file path, used in error messages.</param>
+    /// <returns>The labels in class-id order.</returns>
+    /// <exception cref="CheckpointException">The metadata has no "labels" entry, or it is the JSON <c>null</c>.</exception>
+    /// <exception cref="System.Text.Json.JsonException">The "labels" entry is not a JSON array of strings.</exception>
     protected static string[] LabelsFrom(Checkpoint checkpoint, string path) =>
         System.Text.Json.JsonSerializer.Deserialize<string[]>(Get(checkpoint.Metadata, "labels", path)) ?? throw new CheckpointException($"Checkpoint '{path}' has no labels.");
 }

@@ -11,7 +11,15 @@ namespace Recurrent.Applications;
 /// series trends out of it (airline passengers), and starts the network from the baseline.
 /// </summary>
 [JsonConverter(typeof(JsonStringEnumConverter<ForecastResidual>))]
-public enum ForecastResidual { None, Naive, SeasonalNaive }
+public enum ForecastResidual
+{
+    /// <summary>The network predicts the target values themselves (the default).</summary>
+    None,
+    /// <summary>The network predicts each step's difference from the last input value y[t].</summary>
+    Naive,
+    /// <summary>The network predicts each step's difference from the seasonal naive forecast: the value at the same point of the last season (m = <see cref="ForecastSetup.Season"/> rows) up to the origin; a window needs a season of history.</summary>
+    SeasonalNaive
+}
 
 /// <summary>
 /// The data side of a <see cref="Forecaster"/>: which columns are forecast from which, over what
@@ -35,6 +43,7 @@ public sealed record ForecastSetup
     /// <summary>m, the seasonal period in rows of the seasonal naive baseline (1: none, it equals naive).</summary>
     public int Season { get; init; } = 1;
 
+    /// <summary>What the network predicts: the targets themselves (<see cref="ForecastResidual.None"/>, the default) or their residual over the naive or seasonal naive forecast; applied after the log transform when <see cref="Log"/> is set.</summary>
     public ForecastResidual Residual { get; init; }
 
     /// <summary>Model log(target) (inputs and outputs) and exponentiate the forecast: for a positive series that grows multiplicatively.</summary>

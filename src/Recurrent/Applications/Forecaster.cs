@@ -8,19 +8,41 @@ using Recurrent.Training;
 namespace Recurrent.Applications;
 
 /// <summary>One forecast: the next h times and, per time, a value for each target column ([h, targets] row-major), in data units.</summary>
+/// <param name="Targets">The target column names, in the order of the values of each step.</param>
+/// <param name="Dates">The h times forecast, one per step (the series' last date advanced by the forecaster's <see cref="Forecaster.Step"/>).</param>
+/// <param name="Values">The forecast values, [h, targets] row-major, in data units (exponentiated back when the setup models log).</param>
 public sealed record Forecast(IReadOnlyList<string> Targets, DateTime[] Dates, float[] Values)
 {
+    /// <summary>The forecast of target column <paramref name="target"/> (an index into <see cref="Targets"/>) at step <paramref name="step"/> (0-based: 0 is one step ahead).</summary>
+    /// <param name="step">The 0-based step, 0 … h − 1.</param>
+    /// <param name="target">The 0-based index of the target column.</param>
+    /// <returns>The value in data units.</returns>
     public float this[int step, int target] => Values[step * Targets.Count + target];
 }
 
 /// <summary>One scored window: its origin (the last input row), the dates it forecasts, the forecast and the actual values ([h, targets]; NaN where the actual value was missing).</summary>
+/// <param name="Origin">The 0-based row index of the window's last input row; the forecast covers rows Origin + 1 … Origin + h.</param>
+/// <param name="Dates">The h dates forecast (rows Origin + 1 … Origin + h of the series).</param>
+/// <param name="Forecast">The model's forecast, [h, targets] row-major, in data units.</param>
+/// <param name="Actual">The series' values at those rows, [h, targets] row-major, in data units; NaN where the value was filled in by the reader.</param>
 public sealed record ForecastWindow(int Origin, DateTime[] Dates, float[] Forecast, float[] Actual);
 
 /// <summary>What <see cref="Forecaster.Evaluate"/> measured: a <see cref="ForecastReport"/> per target column (model, naive, seasonal naive, in data units) and every scored window.</summary>
+/// <param name="Targets">The target column names, in the order of the reports and of each window's values.</param>
+/// <param name="Reports">One report per target column: MAE, RMSE and MASE of the model and both baselines.</param>
+/// <param name="Windows">Every scored window of the segment, in chronological order.</param>
 public sealed record ForecastEvaluation(IReadOnlyList<string> Targets, IReadOnlyList<ForecastReport> Reports, IReadOnlyList<ForecastWindow> Windows);
 
 /// <summary>The segments of a chronological split.</summary>
-public enum ForecastSegment { Train, Valid, Test }
+public enum ForecastSegment
+{
+    /// <summary>The first rows: the windows trained on, and the rows whose statistics normalise inputs and targets.</summary>
+    Train,
+    /// <summary>The rows after training: the windows validated on each epoch (best checkpoint selection).</summary>
+    Valid,
+    /// <summary>The last rows: the windows scored by <see cref="Forecaster.Evaluate"/> by default.</summary>
+    Test
+}
 
 /// <summary>
 /// Time-series forecasting (many-to-one): a window of T rows of one or many input columns → the
@@ -44,6 +66,7 @@ public enum ForecastSegment { Train, Valid, Test }
 /// </summary>
 public sealed class Forecaster : SequenceApplication
 {
+    /// <summary>The task name saved under <see cref="SequenceApplication.TaskKey"/> in a forecaster's checkpoints: <c>"forecast"</c>.</summary>
     public const string Task = "forecast";
 
     private Forecaster(SequenceModel model, ForecastSetup setup, IReadOnlyList<string> inputs, TimeStep step) : base(model)
@@ -53,11 +76,13 @@ public sealed class Forecaster : SequenceApplication
         Step = step;
     }
 
+    /// <summary>The data side this forecaster was created with: targets, inputs, window, horizon, season, transform and split.</summary>
     public ForecastSetup Setup { get; }
 
     /// <summary>The columns the network reads, in order (one-hot columns named <c>column=category</c>).</summary>
     public IReadOnlyList<string> InputColumns { get; }
 
+    /// <summary>The columns forecast, in the order of a forecast's values (<see cref="ForecastSetup.Targets"/>).</summary>
     public IReadOnlyList<string> TargetColumns => Setup.Targets;
 
     /// <summary>The spacing of the rows, to date the steps of a forecast.</summary>
@@ -117,6 +142,7 @@ public sealed class Forecaster : SequenceApplication
         return new Forecaster(model, setup, inputs, step).WithNotesFrom<Forecaster>(checkpoint);
     }
 
+    /// <summary>"task" = <see cref="Task"/>, the <see cref="Setup"/> as JSON ("setup"), the <see cref="InputColumns"/> as a JSON array ("columns") and the <see cref="Step"/> ("step").</summary>
     public override IReadOnlyDictionary<string, string> Metadata => new Dictionary<string, string>
     {
         [TaskKey] = Task,

@@ -13,8 +13,11 @@ namespace Recurrent.Applications;
 /// </summary>
 public abstract class SequenceApplication
 {
+    /// <summary>Wraps <paramref name="model"/>, which this application trains and runs.</summary>
+    /// <param name="model">The network; its configuration fixes the feature and output sizes and the pooling.</param>
     protected SequenceApplication(SequenceModel model) => Model = model;
 
+    /// <summary>The network this application trains and runs; after <c>Fit</c> it holds the best weights.</summary>
     public SequenceModel Model { get; }
 
     /// <summary>What a checkpoint needs besides the weights to rebuild this application ("task" names it).</summary>
@@ -99,8 +102,18 @@ public abstract class SequenceApplication
         return p;
     }
 
+    /// <summary>Serialises <paramref name="value"/> to JSON with the default <c>System.Text.Json</c> options, for a metadata value.</summary>
+    /// <typeparam name="T">The type serialised.</typeparam>
+    /// <param name="value">The value to serialise.</param>
+    /// <returns>The JSON text.</returns>
     protected static string Json<T>(T value) => JsonSerializer.Serialize(value);
 
+    /// <summary>The value of <paramref name="key"/> in a checkpoint's <paramref name="metadata"/>.</summary>
+    /// <param name="metadata">The checkpoint's metadata.</param>
+    /// <param name="key">The entry the task needs.</param>
+    /// <param name="path">The checkpoint's file path, used in the error message.</param>
+    /// <returns>The entry's value.</returns>
+    /// <exception cref="CheckpointException">The metadata has no entry <paramref name="key"/>.</exception>
     protected static string Get(IReadOnlyDictionary<string, string> metadata, string key, string path) =>
         metadata.TryGetValue(key, out var v) ? v : throw new CheckpointException($"Checkpoint '{path}' lacks the '{key}' entry its task needs.");
 
@@ -122,5 +135,8 @@ public abstract class SequenceApplication
         return (T)this;
     }
 
+    /// <summary>Formats <paramref name="value"/> round-trippably (<c>"R"</c>) in the invariant culture, for metadata values.</summary>
+    /// <param name="value">The number to format.</param>
+    /// <returns>The text, e.g. <c>"0.1"</c>.</returns>
     protected static string Invariant(double value) => value.ToString("R", CultureInfo.InvariantCulture);
 }

@@ -26,13 +26,16 @@ namespace Recurrent.Applications;
 /// </summary>
 public sealed class SequenceTagger : SequenceApplication
 {
+    /// <summary>The task name saved under <see cref="SequenceApplication.TaskKey"/> in a tagger's checkpoints: <c>"tag"</c>.</summary>
     public const string Task = "tag";
 
     /// <summary>The word keys (see <see cref="WordFeatures.Key"/>).</summary>
     public Lexicon Words { get; }
     /// <summary>One lexicon per field of <see cref="Features"/>, in its <see cref="TaggerFeatures.FieldNames"/> order.</summary>
     public IReadOnlyList<Lexicon> Fields { get; }
+    /// <summary>The tag names, indexed by tag id (the model's output index), sorted ordinally.</summary>
     public IReadOnlyList<string> Tags { get; }
+    /// <summary>How each word is turned into the model's token fields (affixes, shape), the embedding sizes, the minimum word count and the word dropout.</summary>
     public TaggerFeatures Features { get; }
 
     private SequenceTagger(SequenceModel model, Lexicon words, IReadOnlyList<Lexicon> fields, IReadOnlyList<string> tags, TaggerFeatures features) : base(model)
@@ -107,6 +110,7 @@ public sealed class SequenceTagger : SequenceApplication
         return new SequenceTagger(model, words, fields, tags, features).WithNotesFrom<SequenceTagger>(checkpoint);
     }
 
+    /// <summary>"task" = <see cref="Task"/>, the <see cref="Words"/> tokens ("words"), the tokens of each of the <see cref="Fields"/> ("fields", an array of arrays), the <see cref="Tags"/> ("tags") and the <see cref="Features"/> ("features"), each as JSON.</summary>
     public override IReadOnlyDictionary<string, string> Metadata => new Dictionary<string, string>
     {
         [TaskKey] = Task,

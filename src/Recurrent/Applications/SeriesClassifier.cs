@@ -11,10 +11,12 @@ namespace Recurrent.Applications;
 /// </summary>
 public sealed class SeriesClassifier : Classifier<float[]>
 {
+    /// <summary>The task name saved under <see cref="SequenceApplication.TaskKey"/> in a series classifier's checkpoints: <c>"classify-series"</c>.</summary>
     public const string Task = "classify-series";
 
     private SeriesClassifier(SequenceModel model, IReadOnlyList<string> labels) : base(model, labels) { }
 
+    /// <summary>F, the values per step of every sequence (the model's <c>FeatureSize</c>).</summary>
     public int FeatureSize => Model.Config.FeatureSize;
 
     /// <summary>A new classifier for the labels of <paramref name="train"/>, whose sequences have <paramref name="featureSize"/> values per step.</summary>
@@ -54,8 +56,14 @@ public sealed class SeriesClassifier : Classifier<float[]>
         return new SeriesClassifier(model, LabelsFrom(checkpoint, path)).WithNotesFrom<SeriesClassifier>(checkpoint);
     }
 
+    /// <summary>"task" = <see cref="Task"/> and "labels" (a JSON array); the feature size and normalisation live in the model itself.</summary>
     public override IReadOnlyDictionary<string, string> Metadata => ClassifierMetadata(Task);
 
+    /// <summary>Wraps <paramref name="series"/> as a feature example (the model standardises it with its input_norm buffers).</summary>
+    /// <param name="series">The values, [length, <see cref="FeatureSize"/>] row-major.</param>
+    /// <param name="label">The class id, or <see cref="Losses.SoftmaxCrossEntropy.Ignore"/> when there is none.</param>
+    /// <returns>A feature example carrying <paramref name="label"/>; it shares the <paramref name="series"/> array.</returns>
+    /// <exception cref="ArgumentException"><paramref name="series"/> is empty, its length is not a multiple of <see cref="FeatureSize"/>, or it holds a NaN or infinite value.</exception>
     protected override SequenceExample Example(float[] series, int label)
     {
         Check(series);

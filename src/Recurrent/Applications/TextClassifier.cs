@@ -19,9 +19,12 @@ namespace Recurrent.Applications;
 /// </summary>
 public sealed class TextClassifier : Classifier<string>
 {
+    /// <summary>The task name saved under <see cref="SequenceApplication.TaskKey"/> in a text classifier's checkpoints: <c>"classify-text"</c>.</summary>
     public const string Task = "classify-text";
 
+    /// <summary>The token ids the embedding reads, built from the training texts; id 0 (<see cref="Lexicon.Unknown"/>) for a token not in it.</summary>
     public Lexicon Tokens { get; }
+    /// <summary>How a text is split into tokens: characters (Unicode scalars, <c>TokenLevel.Char</c>) or whitespace-separated words (<c>TokenLevel.Word</c>).</summary>
     public TokenLevel Level { get; }
 
     private TextClassifier(SequenceModel model, Lexicon tokens, IReadOnlyList<string> labels, TokenLevel level) : base(model, labels)
@@ -63,12 +66,18 @@ public sealed class TextClassifier : Classifier<string>
         return new TextClassifier(model, tokens, LabelsFrom(checkpoint, path), level).WithNotesFrom<TextClassifier>(checkpoint);
     }
 
+    /// <summary>"task" = <see cref="Task"/>, "labels" (JSON array), "level" (<c>"char"</c> or <c>"word"</c>) and "tokens" (the <see cref="Tokens"/> lexicon as JSON).</summary>
     public override IReadOnlyDictionary<string, string> Metadata => new Dictionary<string, string>(ClassifierMetadata(Task))
     {
         ["level"] = Level == TokenLevel.Word ? "word" : "char",
         ["tokens"] = Tokens.ToJson(),
     };
 
+    /// <summary>Splits <paramref name="text"/> at the classifier's <see cref="Level"/> and maps each token to its id in <see cref="Tokens"/> (0 for an unseen one).</summary>
+    /// <param name="text">The text to classify.</param>
+    /// <param name="label">The class id, or <see cref="Losses.SoftmaxCrossEntropy.Ignore"/> when there is none.</param>
+    /// <returns>A token-id example carrying <paramref name="label"/>.</returns>
+    /// <exception cref="ArgumentException"><paramref name="text"/> holds no token (no character, or only whitespace at word level).</exception>
     protected override SequenceExample Example(string text, int label)
     {
         var ids = Split(text, Level).Select(Tokens.Id).ToArray();

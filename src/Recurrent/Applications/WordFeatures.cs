@@ -33,6 +33,9 @@ public sealed record TaggerFeatures
     public IReadOnlyList<string> FieldNames =>
         [.. Enumerable.Range(1, Suffixes).Select(n => $"suffix{n}"), .. Enumerable.Range(1, Prefixes).Select(n => $"prefix{n}"), .. Shape ? new[] { "shape" } : []];
 
+    /// <summary>The embedding size of field <paramref name="field"/>: <see cref="ShapeEmbeddingSize"/> for the shape field, <see cref="AffixEmbeddingSize"/> for a suffix or prefix field.</summary>
+    /// <param name="field">The 0-based index of the field in <see cref="FieldNames"/> order (not range-checked: any other index counts as an affix).</param>
+    /// <returns>The number of embedding dimensions of that field.</returns>
     public int EmbeddingSize(int field) => Shape && field == Suffixes + Prefixes ? ShapeEmbeddingSize : AffixEmbeddingSize;
 
     /// <summary>The strings of every field of <paramref name="word"/>, in <see cref="FieldNames"/> order.</summary>

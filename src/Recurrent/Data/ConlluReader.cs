@@ -3,9 +3,17 @@ using System.Globalization;
 namespace Recurrent.Data;
 
 /// <summary>Which CoNLL-U column gives the tags: UPOS (column 4, the 17 universal tags) or XPOS (column 5, language-specific, e.g. Penn Treebank).</summary>
-public enum TagColumn { Upos, Xpos }
+public enum TagColumn
+{
+    /// <summary>Column 4, UPOS: the 17 universal part-of-speech tags (<c>NOUN</c>, <c>VERB</c>, …); the default.</summary>
+    Upos,
+    /// <summary>Column 5, XPOS: the treebank's language-specific tags (e.g. Penn Treebank <c>NN</c>, <c>VBD</c>).</summary>
+    Xpos
+}
 
 /// <summary>One sentence for tagging: its words and one tag per word (same length).</summary>
+/// <param name="Words">The word forms, in order (the FORM column of a CoNLL-U file).</param>
+/// <param name="Tags">One tag per word, the same length as the words.</param>
 public sealed record TaggedSentence(string[] Words, string[] Tags);
 
 /// <summary>

@@ -8,6 +8,11 @@ namespace Recurrent.Data;
 /// </summary>
 public sealed class DataFormatException : Exception
 {
+    /// <summary>A problem at line <paramref name="line"/> of <paramref name="path"/>; the message becomes <c>path:line: problem</c> (<c>path: problem</c> when <paramref name="line"/> is 0 or less), on one line.</summary>
+    /// <param name="path">The file (or folder) as the caller named it.</param>
+    /// <param name="line">The 1-based line number of the problem, or 0 when it is not about one line.</param>
+    /// <param name="problem">What is wrong, as a sentence; line breaks in it are replaced by spaces.</param>
+    /// <param name="innerException">The exception that caused this one (e.g. a decoding or I/O error), or null.</param>
     public DataFormatException(string path, int line, string problem, Exception? innerException = null)
         : base((line > 0 ? $"{path}:{line}: {problem}" : $"{path}: {problem}").ReplaceLineEndings(" "), innerException)
     {

@@ -15,8 +15,10 @@ public sealed class Normalizer
     /// <summary>The series' columns, in order.</summary>
     public string[] Columns { get; }
 
+    /// <summary>Per column of <see cref="Columns"/>, the mean over the training rows (0 for a column not normalized).</summary>
     public float[] Mean { get; }
 
+    /// <summary>Per column of <see cref="Columns"/>, the population standard deviation over the training rows; 1 for a column that is constant there or not normalized.</summary>
     public float[] Std { get; }
 
     /// <summary>

@@ -3,8 +3,13 @@ using System.Globalization;
 namespace Recurrent.Data;
 
 /// <summary>One numeric sequence: its id, its steps [length, features] row-major, and its label.</summary>
+/// <param name="Id">The sequence's id, as in the labels file (and the sequence file's name).</param>
+/// <param name="Values">The steps, [<see cref="Length"/>, FeatureSize] row-major.</param>
+/// <param name="FeatureSize">The values per step (at least 1).</param>
+/// <param name="Label">The sequence's class.</param>
 public sealed record LabeledSequence(string Id, float[] Values, int FeatureSize, string Label)
 {
+    /// <summary>The number of steps, <c>Values.Length / FeatureSize</c>.</summary>
     public int Length => Values.Length / FeatureSize;
 }
 
@@ -16,9 +21,13 @@ public sealed record LabeledSequence(string Id, float[] Values, int FeatureSize,
 /// </summary>
 public static class SequenceFolderReader
 {
+    /// <summary>Reads every sequence listed in <paramref name="labelsFile"/> from its file in <paramref name="directory"/>, in the labels file's order; all must have the same number of values per step.</summary>
     /// <param name="directory">The folder of sequence files.</param>
     /// <param name="labelsFile">CSV rows <c>id,label</c>.</param>
     /// <param name="pattern">The file name of a sequence, with <c>{id}</c> where its id goes.</param>
+    /// <returns>The labeled sequences (at least one).</returns>
+    /// <exception cref="DataFormatException">The folder or a file is missing or malformed, a value is not a finite number, the sequences differ in values per step, or no sequence is listed.</exception>
+    /// <exception cref="ArgumentException"><paramref name="pattern"/> has no <c>{id}</c>.</exception>
     public static IReadOnlyList<LabeledSequence> Read(string directory, string labelsFile, string pattern = "{id}.csv")
     {
         if (!Directory.Exists(directory)) throw new DataFormatException(directory, 0, "the folder does not exist.");

@@ -7,6 +7,14 @@ namespace Recurrent.Data;
 /// </summary>
 public sealed class TimeSeries
 {
+    /// <summary>A series over <paramref name="dates"/>; the arrays are kept, not copied.</summary>
+    /// <param name="dates">The time of each row, strictly increasing.</param>
+    /// <param name="columns">The column names: at least one, distinct (ordinal).</param>
+    /// <param name="values">The values, row-major [dates.Length, columns.Length].</param>
+    /// <param name="warnings">What the reader changed that a user should know; null: none.</param>
+    /// <param name="filled">Row-major like <paramref name="values"/>: true where a missing value was filled in; null: nothing was filled.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="dates"/>, <paramref name="columns"/> or <paramref name="values"/> is null.</exception>
+    /// <exception cref="ArgumentException">There is no column, two columns share a name, <paramref name="values"/> or <paramref name="filled"/> does not have rows × columns entries, or the dates are not strictly increasing.</exception>
     public TimeSeries(DateTime[] dates, string[] columns, float[] values, IReadOnlyList<string>? warnings = null, bool[]? filled = null)
     {
         ArgumentNullException.ThrowIfNull(dates);
@@ -36,8 +44,10 @@ public sealed class TimeSeries
     /// <summary>Row-major [Rows, ColumnCount].</summary>
     public float[] Values { get; }
 
+    /// <summary>The number of rows (dates).</summary>
     public int Rows => Dates.Length;
 
+    /// <summary>The number of columns (at least 1).</summary>
     public int ColumnCount => Columns.Length;
 
     /// <summary>What the reader changed that a user should know (rows dropped, values filled); for the caller to print.</summary>
@@ -53,6 +63,10 @@ public sealed class TimeSeries
     /// <summary>Whether the value at (<paramref name="row"/>, <paramref name="column"/>) was missing and filled in.</summary>
     public bool IsFilled(int row, int column) => Filled is { } f && f[row * ColumnCount + column];
 
+    /// <summary>The value at row <paramref name="row"/>, column <paramref name="column"/>.</summary>
+    /// <param name="row">The 0-based row, 0 … <see cref="Rows"/> − 1.</param>
+    /// <param name="column">The 0-based column, 0 … <see cref="ColumnCount"/> − 1 (see <see cref="ColumnIndex"/>).</param>
+    /// <returns>The value, <c>Values[row · ColumnCount + column]</c>.</returns>
     public float this[int row, int column] => Values[row * ColumnCount + column];
 
     /// <summary>The values of one row.</summary>

@@ -33,6 +33,7 @@ public sealed record TimeSeriesFormat
     /// <summary>Categorical columns to one-hot encode after the value columns: one 0/1 column <c>name=category</c> per category, categories in ordinal order.</summary>
     public IReadOnlyList<string>? OneHotColumns { get; init; }
 
+    /// <summary>What to do with a missing value (an empty field, <c>NA</c> or <c>NaN</c>); default <see cref="Recurrent.Data.MissingValues.Error"/>.</summary>
     public MissingValues MissingValues { get; init; } = MissingValues.Error;
 
     /// <summary>The field separator (default a comma); fields may be quoted as in RFC 4180.</summary>
@@ -50,6 +51,18 @@ public static class TimeSeriesCsv
     private static readonly string[] DateFormats = ["yyyy-MM-dd", "yyyy-MM", "yyyy-MM-dd HH:mm:ss", "yyyy-MM-ddTHH:mm:ss"];
     private static readonly string[] DateParts = ["year", "month", "day", "hour"];
 
+    /// <summary>
+    /// Reads the CSV file at <paramref name="path"/> (a <c>.gz</c> file is decompressed on the fly) as
+    /// <paramref name="format"/> says: the value columns first, then each one-hot column's
+    /// <c>name=category</c> columns; missing values handled by <see cref="TimeSeriesFormat.MissingValues"/>,
+    /// with a line in <see cref="TimeSeries.Warnings"/> when any were filled or dropped.
+    /// </summary>
+    /// <param name="path">The CSV file.</param>
+    /// <param name="format">Which columns hold the date and the values, the missing-value policy and the delimiter; null: the defaults of <see cref="TimeSeriesFormat"/>.</param>
+    /// <returns>The series, one row per data line (fewer under <see cref="MissingValues.Drop"/>).</returns>
+    /// <exception cref="DataFormatException">The file is missing, unreadable or not UTF-8, the header or a line is malformed, a date is invalid or not after the previous one, a value is not a number, a value is missing under <see cref="MissingValues.Error"/>, or no data row is left.</exception>
+    /// <exception cref="ArgumentException"><paramref name="path"/> is null, empty or white space, or <paramref name="format"/> names a column as two kinds (date, value, one-hot) or gives other than 1–4 date columns.</exception>
+    /// <exception cref="IOException">The file holds more than <see cref="InputLimits.MaxFileBytes"/> bytes.</exception>
     public static TimeSeries Read(string path, TimeSeriesFormat? format = null)
     {
         format ??= new TimeSeriesFormat();

@@ -1,8 +1,11 @@
 namespace Recurrent.Data;
 
 /// <summary>Consecutive windows <c>Start … Start + Count − 1</c> of a <see cref="TimeSeriesWindows"/>.</summary>
+/// <param name="Start">The index of the first window.</param>
+/// <param name="Count">The number of windows (0: none).</param>
 public readonly record struct WindowRange(int Start, int Count)
 {
+    /// <summary>One past the last window's index, <c>Start + Count</c>.</summary>
     public int End => Start + Count;
 }
 
@@ -11,6 +14,11 @@ public readonly record struct WindowRange(int Start, int Count)
 /// validation and <c>[ValidEnd, Rows)</c> test; each window range holds the windows whose
 /// targets lie inside that segment.
 /// </summary>
+/// <param name="TrainEnd">The first row after the training segment.</param>
+/// <param name="ValidEnd">The first row after the validation segment (the first test row).</param>
+/// <param name="Train">The windows whose targets all lie in the training rows.</param>
+/// <param name="Valid">The windows whose targets all lie in the validation rows.</param>
+/// <param name="Test">The windows whose targets all lie in the test rows.</param>
 public sealed record TimeSeriesSplit(int TrainEnd, int ValidEnd, WindowRange Train, WindowRange Valid, WindowRange Test);
 
 /// <summary>
@@ -25,11 +33,15 @@ public sealed class TimeSeriesWindows
 {
     private readonly int[] _inputs, _targets; // column indices into the series
 
+    /// <summary>The sliding windows of <paramref name="inputLength"/> input rows and <paramref name="horizon"/> target rows over <paramref name="series"/> (which is kept, not copied).</summary>
     /// <param name="series">The series (normalized or not).</param>
     /// <param name="inputLength">T, the rows each window reads.</param>
     /// <param name="horizon">h, the rows after the window to predict (1: one step ahead).</param>
     /// <param name="targetColumns">The columns to predict.</param>
     /// <param name="inputColumns">The columns the model reads; null: all columns (the targets' past included).</param>
+    /// <exception cref="ArgumentNullException"><paramref name="series"/> or <paramref name="targetColumns"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="inputLength"/> or <paramref name="horizon"/> is less than 1.</exception>
+    /// <exception cref="ArgumentException">No target column is named, a named column is not in the series, or the series has fewer than <c>inputLength + horizon</c> rows.</exception>
     public TimeSeriesWindows(TimeSeries series, int inputLength, int horizon, IReadOnlyList<string> targetColumns, IReadOnlyList<string>? inputColumns = null)
     {
         ArgumentNullException.ThrowIfNull(series);
@@ -49,6 +61,7 @@ public sealed class TimeSeriesWindows
         Count = series.Rows - inputLength - horizon + 1;
     }
 
+    /// <summary>The series the windows are cut from (not copied).</summary>
     public TimeSeries Series { get; }
 
     /// <summary>T, the input rows of a window.</summary>
@@ -57,8 +70,10 @@ public sealed class TimeSeriesWindows
     /// <summary>h, the target rows of a window.</summary>
     public int Horizon { get; }
 
+    /// <summary>The columns a window's input holds, in order (all columns of the series when none were named).</summary>
     public string[] InputColumns { get; }
 
+    /// <summary>The columns a window's target holds, in order.</summary>
     public string[] TargetColumns { get; }
 
     /// <summary>The number of windows, <c>Rows − T − h + 1</c>.</summary>

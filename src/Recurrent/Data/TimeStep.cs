@@ -17,9 +17,17 @@ public readonly record struct TimeStep
     /// <summary>The fixed duration of a step (zero when it is <see cref="Months"/>).</summary>
     public TimeSpan Span { get; }
 
+    /// <summary>A step of <paramref name="months"/> calendar months (1: monthly, 3: quarterly, 12: yearly).</summary>
+    /// <param name="months">Months per step, at least 1.</param>
+    /// <returns>The step.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="months"/> is less than 1.</exception>
     public static TimeStep OfMonths(int months) => months >= 1 ? new(months, TimeSpan.Zero)
         : throw new ArgumentOutOfRangeException(nameof(months), months, "A step is at least 1 month.");
 
+    /// <summary>A step of the fixed duration <paramref name="span"/> (e.g. one hour or one day).</summary>
+    /// <param name="span">The duration of a step, positive.</param>
+    /// <returns>The step.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="span"/> is zero or negative.</exception>
     public static TimeStep Of(TimeSpan span) => span > TimeSpan.Zero ? new(0, span)
         : throw new ArgumentOutOfRangeException(nameof(span), span, "A step must be a positive duration.");
 

@@ -11,6 +11,18 @@ namespace Recurrent.Diagnostics;
 /// <see cref="ProbeBatchSize"/> sequences; the final loss on <see cref="EvaluationBatchSize"/>
 /// held-out sequences).
 /// </summary>
+/// <param name="Steps">Training updates, 0..10,000,000; each draws a fresh batch.</param>
+/// <param name="BatchSize">Sequences per training batch, 1..65,536 (default 32).</param>
+/// <param name="LearningRate">The optimizer's learning rate, positive and finite (default 1e-3).</param>
+/// <param name="ClipNorm">Clip the gradients so that their global L2 norm is at most this (positive, finite), in training and in each probe; null (the default) for no clipping.</param>
+/// <param name="HiddenSize">H, the hidden units of the cell, 1..4096 (default 32).</param>
+/// <param name="RecurrentGain">Multiplies every weight_hh after initialisation, positive and finite (default 1: as the recipe says; larger values make gradients explode).</param>
+/// <param name="RecordEvery">Probe before every step whose number is a multiple of this (step 0 included), and once more after the last update; at least 1 (default 10).</param>
+/// <param name="ProbeBatchSize">Sequences in the fixed probe batch, 1..65,536 (default 64).</param>
+/// <param name="EvaluationBatchSize">Held-out sequences the final loss and accuracy are measured on, 1..65,536 (default 512).</param>
+/// <param name="Seed">Fixes the initial weights, the training batches, the probe batch and the evaluation batch (default 1).</param>
+/// <param name="Threads">Threads of the model's compute, 1..256 (default 1).</param>
+/// <param name="Optimizer">Adam (the default) or plain SGD.</param>
 public sealed record GradientFlowOptions(
     int Steps,
     int BatchSize = 32,
@@ -28,6 +40,8 @@ public sealed record GradientFlowOptions(
     /// <summary>Time steps whose step-Jacobian spectra are taken at the first and last probe (empty: none).</summary>
     public IReadOnlyList<int> JacobianTimes { get; init; } = [];
 
+    /// <summary>Checks every range given for the parameters above (the training ones as <see cref="TaskTrainingOptions.Validate"/> does).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A parameter is out of range; the message names the first.</exception>
     public void Validate()
     {
         new TaskTrainingOptions(Steps, BatchSize, LearningRate, ClipNorm, Optimizer).Validate();
@@ -41,6 +55,8 @@ public sealed record GradientFlowOptions(
 }
 
 /// <summary>One probe: the gradient report of the fixed probe batch with the weights as they were before update <see cref="Step"/>.</summary>
+/// <param name="Step">The number of updates made before the probe (0: the initial weights).</param>
+/// <param name="Report">What the probe measured on the probe batch: loss, ‖dL/dh_t‖ per layer and direction, gradient norms, and any step-Jacobian spectra.</param>
 public sealed record GradientSnapshot(int Step, GradientReport Report)
 {
     /// <summary>‖dL/dh_t‖ of the first layer's forward direction, t = 0 … T − 1.</summary>
@@ -55,6 +71,13 @@ public sealed record GradientSnapshot(int Step, GradientReport Report)
 /// probes (the first before any update, the last after the final update), and the final loss
 /// on held-out sequences (NaN when training diverged).
 /// </summary>
+/// <param name="Recipe">The cell and initialisation that was trained.</param>
+/// <param name="Options">The options of the run.</param>
+/// <param name="Training">Every training step (loss, accuracy, gradient norm) and the step where training diverged, if it did.</param>
+/// <param name="Snapshots">The probes in step order: the first at step 0 (the initial weights), the last after the final update (or at the step where training diverged).</param>
+/// <param name="FinalLoss">The mean loss on the held-out evaluation batch after training; NaN when training diverged or the loss is not finite.</param>
+/// <param name="FinalAccuracy">The fraction of readouts classified correctly on the evaluation batch, 0..1; NaN for a regression task or when training diverged.</param>
+/// <param name="Elapsed">The wall-clock time of building the model, training, probing and evaluating.</param>
 public sealed record GradientFlowRun(
     CellRecipe Recipe,
     GradientFlowOptions Options,
@@ -64,7 +87,9 @@ public sealed record GradientFlowRun(
     double FinalAccuracy,
     TimeSpan Elapsed)
 {
+    /// <summary>The first probe: the initial weights, before any update.</summary>
     public GradientSnapshot Initial => Snapshots[0];
+    /// <summary>The last probe: the weights after the final update (or where training diverged).</summary>
     public GradientSnapshot Trained => Snapshots[^1];
 }
 
@@ -76,6 +101,14 @@ public sealed record GradientFlowRun(
 /// </summary>
 public static class GradientFlow
 {
+    /// <summary>Trains a fresh model of <paramref name="recipe"/> on <paramref name="task"/> as <paramref name="options"/> say, probing the gradient flow on a fixed batch every <see cref="GradientFlowOptions.RecordEvery"/> steps and after the last update, then measures the final loss on held-out sequences.</summary>
+    /// <param name="task">The task that draws the training, probe and evaluation batches and builds the model.</param>
+    /// <param name="recipe">The cell and its initialisation.</param>
+    /// <param name="options">Training, model and probing settings.</param>
+    /// <param name="afterStep">Called after every training step (see <see cref="TaskTrainer.Train"/>); null: none.</param>
+    /// <returns>The run: training steps, probes, final loss and accuracy, elapsed time.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="task"/>, <paramref name="recipe"/> or <paramref name="options"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="options"/> is out of range (see <see cref="GradientFlowOptions.Validate"/>).</exception>
     public static GradientFlowRun Train(SequenceTask task, CellRecipe recipe, GradientFlowOptions options, Action<TaskTrainingStep>? afterStep = null)
     {
         ArgumentNullException.ThrowIfNull(task);

@@ -3,6 +3,9 @@ using Recurrent.Numerics;
 namespace Recurrent.Diagnostics;
 
 /// <summary>Norm of one parameter's gradient before and after clipping.</summary>
+/// <param name="Name">The parameter's <c>Name</c> (e.g. <c>weight_hh_l0</c>).</param>
+/// <param name="BeforeClip">‖g‖₂ of its gradient before clipping.</param>
+/// <param name="AfterClip">‖g‖₂ after clipping by global norm (equal to <c>BeforeClip</c> when there was no clipping).</param>
 public sealed record ParameterGradientNorm(string Name, double BeforeClip, double AfterClip);
 
 /// <summary>

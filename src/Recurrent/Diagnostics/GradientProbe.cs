@@ -10,6 +10,12 @@ namespace Recurrent.Diagnostics;
 /// and direction (from the BPTT backward itself); each parameter's gradient norm and the
 /// global norm before and after clipping; and, when asked, step-Jacobian spectra.
 /// </summary>
+/// <param name="Loss">The batch's loss, as the forward-backward pass returned it.</param>
+/// <param name="Hidden">‖dL/dh_t‖ for every step, per layer and direction (layer-major, direction-minor).</param>
+/// <param name="Parameters">Each parameter's gradient norm before and after clipping, in the order the parameters were given.</param>
+/// <param name="GlobalNormBeforeClip">√(Σ_p ‖g_p‖²) over all the parameters before clipping.</param>
+/// <param name="GlobalNormAfterClip">The same after clipping (equal to the one before when there was no clipping or the norm was within the threshold).</param>
+/// <param name="Spectra">Step-Jacobian spectra, each with its 0-based layer; empty when none were asked for.</param>
 public sealed record GradientReport(
     double Loss,
     IReadOnlyList<LayerHiddenGradient> Hidden,

@@ -8,8 +8,13 @@ namespace Recurrent.Diagnostics;
 /// The loss reads the last step(s), so <see cref="ByDistance"/>[d] = Norms[T − 1 − d] puts the
 /// step nearest the loss first.
 /// </summary>
+/// <param name="Layer">The 0-based layer of the stack.</param>
+/// <param name="Direction">0 for the forward direction, 1 for the backward one of a bidirectional layer.</param>
+/// <param name="Norms">‖dL/dh_t‖ for t = 0 … T − 1 (L2 over the whole batch).</param>
 public sealed record LayerHiddenGradient(int Layer, int Direction, double[] Norms)
 {
+    /// <summary>The norms ordered by distance from the last step: element d is <c>Norms[T − 1 − d]</c>.</summary>
+    /// <returns>A new array of T norms, the last step first.</returns>
     public double[] ByDistance()
     {
         var d = new double[Norms.Length];
@@ -30,8 +35,11 @@ public sealed class HiddenGradientRecorder : IDisposable
     private readonly double[][] _buffers;
     private readonly double[]?[] _previous;   // what the layers held before, restored by Dispose
 
+    /// <summary>Attaches a fresh buffer of <paramref name="maxLength"/> norms (NaN until a backward pass writes them) to every layer of <paramref name="stack"/>, remembering the buffers they held.</summary>
     /// <param name="stack">The stack to observe.</param>
     /// <param name="maxLength">The longest sequence (T) a backward pass will have.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="stack"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxLength"/> is less than 1.</exception>
     public HiddenGradientRecorder(RecurrentStack stack, int maxLength)
     {
         ArgumentNullException.ThrowIfNull(stack);
@@ -59,6 +67,7 @@ public sealed class HiddenGradientRecorder : IDisposable
         return result;
     }
 
+    /// <summary>Detaches this recorder's buffers from the layers, restoring the buffer each layer held before (unless another recorder has replaced it since).</summary>
     public void Dispose()
     {
         for (int k = 0; k < _buffers.Length; k++)

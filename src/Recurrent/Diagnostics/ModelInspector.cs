@@ -5,6 +5,8 @@ using Recurrent.Numerics;
 namespace Recurrent.Diagnostics;
 
 /// <summary>One named gate of a cell over one text: values [T, H], step t and unit j at t·H + j.</summary>
+/// <param name="Name">The gate's name: <c>i</c>, <c>f</c>, <c>g</c>, <c>o</c> (LSTM), <c>r</c>, <c>z</c>, <c>n</c> (GRU) or <c>a</c> (vanilla RNN); see <see cref="ModelInspector.GateNamesOf"/>.</param>
+/// <param name="Values">The gate's values, [T, H] row-major (for a vanilla RNN's <c>a</c>, the pre-activation).</param>
 public sealed record GateTrace(string Name, float[] Values);
 
 /// <summary>
@@ -14,6 +16,13 @@ public sealed record GateTrace(string Name, float[] Values);
 /// input i, forget f, candidate g, output o; GRU: reset r, update z, candidate n; a vanilla RNN:
 /// its pre-activation "a"), empty when not recorded.
 /// </summary>
+/// <param name="Layer">The 0-based layer of the stack.</param>
+/// <param name="Direction">0 for the forward direction, 1 for the backward one of a bidirectional layer.</param>
+/// <param name="Steps">T, the steps recorded.</param>
+/// <param name="Units">H, the hidden units of the layer.</param>
+/// <param name="Hidden">The hidden states h_t, [T, H] row-major.</param>
+/// <param name="Cell">An LSTM's cell states c_t, [T, H] row-major; null for other cells.</param>
+/// <param name="Gates">The cell's gates in PyTorch order; empty when not recorded.</param>
 public sealed record LayerTrace(int Layer, int Direction, int Steps, int Units, float[] Hidden, float[]? Cell, IReadOnlyList<GateTrace> Gates)
 {
     /// <summary>The gate called <paramref name="name"/>, or null.</summary>
@@ -31,6 +40,13 @@ public sealed record LayerTrace(int Layer, int Direction, int Steps, int Units, 
 /// ‖∂ log p(target)/∂x_t‖, the gradient w.r.t. step t's embedded input: how much each earlier token
 /// can move the prediction. Empty lists when gradients were not asked for.
 /// </summary>
+/// <param name="Ids">The token ids read, x_0 … x_{T−1}.</param>
+/// <param name="Layers">Every layer's states and gates over the T steps, layer-major then direction.</param>
+/// <param name="NextLogProbabilities">log p(v | x_0..x_{T−1}) for every token v, [V], natural log.</param>
+/// <param name="Surprisal">−log p(x_t | x_&lt;t) in nats for each step t, [T]; NaN at t = 0.</param>
+/// <param name="Target">The token id whose log-probability after the last step the gradients are taken of.</param>
+/// <param name="HiddenGradients">‖∂(−log p(target))/∂h_t‖ per layer and direction, each over the T steps; empty without gradients.</param>
+/// <param name="Saliency">‖∂ log p(target)/∂x_t‖ w.r.t. each step's embedded input, [T]; empty without gradients.</param>
 public sealed record TextInspection(
     int[] Ids,
     IReadOnlyList<LayerTrace> Layers,
@@ -40,7 +56,9 @@ public sealed record TextInspection(
     IReadOnlyList<LayerHiddenGradient> HiddenGradients,
     double[] Saliency)
 {
+    /// <summary>T, the number of tokens read.</summary>
     public int Steps => Ids.Length;
+    /// <summary>log p(<see cref="Target"/> | x_0..x_{T−1}), natural log (≤ 0).</summary>
     public double TargetLogProbability => NextLogProbabilities[Target];
 }
 
@@ -55,6 +73,10 @@ public sealed class ModelInspector
 {
     private readonly SequenceModel _model;
 
+    /// <summary>An inspector over a copy of <paramref name="source"/>'s weights (single-threaded compute); later changes to <paramref name="source"/> do not reach it.</summary>
+    /// <param name="source">A language model (<see cref="SequenceModelConfig.IsLanguageModel"/>).</param>
+    /// <exception cref="ArgumentNullException"><paramref name="source"/> is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="source"/> is not a language model (token input, one direction, a next-token prediction at every step).</exception>
     public ModelInspector(SequenceModel source)
     {
         ArgumentNullException.ThrowIfNull(source);
@@ -64,11 +86,15 @@ public sealed class ModelInspector
         _model.LoadStateDict(source.StateDict());
     }
 
+    /// <summary>The configuration of the inspected model (cell, sizes, layers, vocabulary).</summary>
     public SequenceModelConfig Config => _model.Config;
 
     /// <summary>Names of the gates <see cref="LayerTrace.Gates"/> holds for this model's cell.</summary>
     public IReadOnlyList<string> GateNames => GateNamesOf(_model.Config.Cell);
 
+    /// <summary>The names of the gates of <paramref name="cell"/>, in PyTorch order: <c>i, f, g, o</c> (LSTM), <c>r, z, n</c> (GRU), <c>a</c> (the pre-activation of a vanilla RNN).</summary>
+    /// <param name="cell">The cell type.</param>
+    /// <returns>One name per gate block.</returns>
     public static IReadOnlyList<string> GateNamesOf(CellType cell) => cell switch
     {
         CellType.Lstm => ["i", "f", "g", "o"],

@@ -10,6 +10,10 @@ namespace Recurrent.Diagnostics;
 /// diag(f_t) is the LSTM's "constant error carousel".
 /// For a reverse direction "t − 1" is the step processed before t, i.e. t + 1.
 /// </summary>
+/// <param name="Time">The 0-based time step t of the Jacobian.</param>
+/// <param name="Row">The batch row it was taken for.</param>
+/// <param name="Hidden">The H singular values of ∂h_t/∂h_{t−1}, largest first.</param>
+/// <param name="State">The 2H singular values of ∂(h_t, c_t)/∂(h_{t−1}, c_{t−1}), largest first (LSTM); null for other cells.</param>
 public sealed record StepSpectrum(int Time, int Row, double[] Hidden, double[]? State);
 
 /// <summary>

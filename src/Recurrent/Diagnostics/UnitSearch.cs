@@ -1,6 +1,8 @@
 namespace Recurrent.Diagnostics;
 
 /// <summary>Per-unit mean and standard deviation of states [T, H] over some steps: what "usual" looks like for each unit.</summary>
+/// <param name="Mean">Each unit's mean over the steps, [H].</param>
+/// <param name="Std">Each unit's population standard deviation over the steps, [H].</param>
 public sealed record UnitBaseline(float[] Mean, float[] Std)
 {
     /// <summary>The statistics of every step of <paramref name="states"/> [T, H] (accumulated in double).</summary>
@@ -41,14 +43,27 @@ public sealed record UnitBaseline(float[] Mean, float[] Std)
 /// d = |μ_span − μ_base| / √((σ_span² + σ_base²)/2 + 10⁻⁴) (Cohen's d) times the share c of the span's
 /// steps on which the unit fires, so a unit that is on for the whole span beats one that spikes once.
 /// </summary>
+/// <param name="Unit">The 0-based index of the hidden unit.</param>
+/// <param name="Score">d · c as above (0 or more); higher singles out the span better.</param>
+/// <param name="Sign">+1 when the unit's mean on the span is at least its baseline mean, −1 when lower.</param>
+/// <param name="SpanMean">The unit's mean over the span.</param>
+/// <param name="BaselineMean">The unit's mean over the baseline.</param>
+/// <param name="Threshold">Halfway between <c>SpanMean</c> and <c>BaselineMean</c>: where the unit starts to fire.</param>
 public sealed record UnitScore(int Unit, double Score, int Sign, float SpanMean, float BaselineMean, float Threshold)
 {
+    /// <summary>Whether the unit fires at a step where its state is <paramref name="value"/>: <c>Sign · (value − Threshold) &gt; 0</c>, i.e. it is on the span's side of the threshold.</summary>
+    /// <param name="value">The unit's state at one step.</param>
+    /// <returns>True when the unit fires.</returns>
     public bool Fires(float value) => Sign * (value - Threshold) > 0;
 }
 
 /// <summary>A run of steps [Start, End) where the selected units fire together; <see cref="Score"/> orders matches (higher first).</summary>
+/// <param name="Start">The first step of the run.</param>
+/// <param name="End">One past the last step of the run.</param>
+/// <param name="Score">The run's mean firing fraction times min(length, L) / max(length, L), L the selected span's length; in (0, 1].</param>
 public sealed record UnitMatch(int Start, int End, double Score)
 {
+    /// <summary>The number of steps in the run, <c>End − Start</c>.</summary>
     public int Length => End - Start;
 }
 

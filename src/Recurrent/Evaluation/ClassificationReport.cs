@@ -1,6 +1,11 @@
 namespace Recurrent.Evaluation;
 
 /// <summary>Precision, recall and F1 of one class, with its support (how many true examples it has).</summary>
+/// <param name="Label">The class name.</param>
+/// <param name="Precision">Of the predictions of this class, the fraction that were right, 0..1 (0 when it was never predicted).</param>
+/// <param name="Recall">Of the examples of this class, the fraction predicted as it, 0..1 (0 when it has none).</param>
+/// <param name="F1">The harmonic mean of precision and recall, 0..1 (0 when both are 0).</param>
+/// <param name="Support">The number of examples whose true class this is.</param>
 public sealed record ClassScore(string Label, double Precision, double Recall, double F1, long Support);
 
 /// <summary>
@@ -11,11 +16,19 @@ public sealed record ClassScore(string Label, double Precision, double Recall, d
 /// </summary>
 public sealed class ClassificationReport
 {
+    /// <summary>The class names, indexed by class id.</summary>
     public IReadOnlyList<string> Labels { get; }
+    /// <summary>The counts [K, K]: <c>Confusion[truth, predicted]</c> is how many examples of class <c>truth</c> were predicted as <c>predicted</c>.</summary>
     public long[,] Confusion { get; }
+    /// <summary>The number of predictions counted.</summary>
     public long Total { get; private set; }
+    /// <summary>The number of predictions counted that matched the truth (the diagonal of <see cref="Confusion"/>).</summary>
     public long Correct { get; private set; }
 
+    /// <summary>An empty report (all counts zero) over the classes <paramref name="labels"/>.</summary>
+    /// <param name="labels">The class names, indexed by class id; at least one.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="labels"/> is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="labels"/> is empty.</exception>
     public ClassificationReport(IReadOnlyList<string> labels)
     {
         ArgumentNullException.ThrowIfNull(labels);
@@ -34,8 +47,10 @@ public sealed class ClassificationReport
         if (truth == predicted) Correct++;
     }
 
+    /// <summary><see cref="Correct"/> / <see cref="Total"/>, 0..1; NaN before any prediction was counted.</summary>
     public double Accuracy => Total == 0 ? double.NaN : (double)Correct / Total;
 
+    /// <summary>Precision, recall, F1 and support of every class, in class-id order (computed from <see cref="Confusion"/> on each read).</summary>
     public IReadOnlyList<ClassScore> PerClass
     {
         get

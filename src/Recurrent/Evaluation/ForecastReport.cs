@@ -1,6 +1,10 @@
 namespace Recurrent.Evaluation;
 
 /// <summary>MAE, RMSE and MASE of one forecaster on the evaluation windows.</summary>
+/// <param name="Name">Which forecaster: <c>"model"</c>, <c>"naive"</c> or <c>"seasonal naive (m = …)"</c>.</param>
+/// <param name="Mae">Mean absolute error, in data units; NaN when no value was scored.</param>
+/// <param name="Rmse">Root mean squared error, in data units; NaN when no value was scored.</param>
+/// <param name="Mase">MAE divided by the in-sample MAE of the one-step naive forecast on the training series (below 1 beats it); NaN when no value was scored or that scale is 0.</param>
 public sealed record ForecastScore(string Name, double Mae, double Rmse, double Mase);
 
 /// <summary>
@@ -15,10 +19,14 @@ public sealed class ForecastReport
     private readonly double _scale;
     private readonly Accumulator _model = new(), _naive = new(), _seasonal = new();
 
+    /// <summary>m, the seasonal period in steps of the seasonal naive baseline (1: it equals naive).</summary>
     public int Season { get; }
 
+    /// <summary>An empty report whose MASE scale is the mean absolute one-step change of <paramref name="trainingTarget"/> (the in-sample MAE of the naive forecast).</summary>
     /// <param name="trainingTarget">The target series of the training part (for MASE's scale).</param>
     /// <param name="season">The seasonal period in steps (1 = no season: seasonal naive equals naive).</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="season"/> is less than 1.</exception>
+    /// <exception cref="ArgumentException"><paramref name="trainingTarget"/> has fewer than 2 values.</exception>
     public ForecastReport(ReadOnlySpan<float> trainingTarget, int season)
     {
         if (season < 1) throw new ArgumentOutOfRangeException(nameof(season), season, "The season must be at least 1 step.");
@@ -48,9 +56,13 @@ public sealed class ForecastReport
         }
     }
 
+    /// <summary>The scores of the forecasts given to <see cref="Add"/>, named <c>"model"</c>.</summary>
     public ForecastScore Model => _model.Score("model", _scale);
+    /// <summary>The scores of the naive baseline (every step = the last value of the history), named <c>"naive"</c>.</summary>
     public ForecastScore Naive => _naive.Score("naive", _scale);
+    /// <summary>The scores of the seasonal naive baseline (each step = the history's value at the same point of its last <see cref="Season"/> steps), named <c>"seasonal naive (m = …)"</c>.</summary>
     public ForecastScore SeasonalNaive => _seasonal.Score($"seasonal naive (m = {Season})", _scale);
+    /// <summary>The number of values scored: every non-NaN actual value of every window added (the same for the model and both baselines).</summary>
     public long Count => _model.Count;
 
     private sealed class Accumulator

@@ -18,16 +18,21 @@ public sealed class Sampler
     /// <summary>Temperatures below this (float32's smallest normal number) sample greedily.</summary>
     public const float GreedyBelow = 1.17549435e-38f;
 
+    /// <summary>τ, which divides the logits before the softmax: below 1 sharpens the distribution, above 1 flattens it; 0 (or below <see cref="GreedyBelow"/>) is greedy.</summary>
     public float Temperature { get; }
 
     /// <summary>Whether this sampler takes the argmax (τ = 0 or sub-normal).</summary>
     public bool IsGreedy => Temperature < GreedyBelow;
+    /// <summary>Sample only among the k most likely tokens (ties by lower id); 0: no limit.</summary>
     public int TopK { get; }
+    /// <summary>Nucleus cut: sample only from the smallest set of most likely tokens (within top-k) whose probabilities after temperature add up to at least this; in (0, 1], 1: no cut.</summary>
     public float TopP { get; }
 
+    /// <summary>A sampler with the given temperature, top-k and top-p (the defaults sample from the plain softmax).</summary>
     /// <param name="temperature">τ ≥ 0 (0, or below <see cref="GreedyBelow"/>, = greedy).</param>
     /// <param name="topK">0 = no limit, else keep the k most likely.</param>
     /// <param name="topP">in (0, 1]; 1 = no nucleus cut.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="temperature"/> is negative or not finite, <paramref name="topK"/> is negative, or <paramref name="topP"/> is not in (0, 1].</exception>
     public Sampler(float temperature = 1f, int topK = 0, float topP = 1f)
     {
         if (!(temperature >= 0 && float.IsFinite(temperature))) throw new ArgumentOutOfRangeException(nameof(temperature), temperature, "Temperature must be a finite number ≥ 0 (0 = greedy).");
@@ -38,6 +43,11 @@ public sealed class Sampler
         TopP = topP;
     }
 
+    /// <summary>Draws one token id from <paramref name="logits"/> with this sampler's temperature, top-k and top-p; greedy samplers return the argmax (the first, on ties) without drawing.</summary>
+    /// <param name="logits">The unnormalised scores of the V tokens.</param>
+    /// <param name="rng">The random generator the draw takes one number from (unused when greedy).</param>
+    /// <returns>A token id in 0 … V − 1.</returns>
+    /// <exception cref="ArgumentException"><paramref name="logits"/> is empty.</exception>
     public int Sample(ReadOnlySpan<float> logits, Rng rng)
     {
         int V = logits.Length;

@@ -9,9 +9,13 @@ namespace Recurrent.Generation;
 /// the prime text is fed token by token, then one token at a time is sampled and fed back with the
 /// state carried. Each call reads the model's weights as they are when it starts.
 /// </summary>
+/// <param name="model">A trained language model (next-token prediction at every step).</param>
+/// <param name="vocabulary">The vocabulary the model was trained with: token id i is output i of the model.</param>
 public sealed class TextGenerator(SequenceModel model, Vocabulary vocabulary)
 {
+    /// <summary>The language model that generates (shared, not copied).</summary>
     public SequenceModel Model { get; } = model;
+    /// <summary>Turns text into the model's token ids and sampled ids back into text (characters or words).</summary>
     public Vocabulary Vocabulary { get; } = vocabulary;
 
     /// <summary>Ids of a prime/context; an empty text starts from a line break (char) or &lt;eos&gt; (word).</summary>

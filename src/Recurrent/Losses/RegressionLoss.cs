@@ -4,7 +4,15 @@ namespace Recurrent.Losses;
 
 /// <summary>The loss of a regression output, as PyTorch's nn.MSELoss, nn.L1Loss and nn.HuberLoss (mean reduction).</summary>
 [JsonConverter(typeof(JsonStringEnumConverter<RegressionLossKind>))]
-public enum RegressionLossKind { Mse, Mae, Huber }
+public enum RegressionLossKind
+{
+    /// <summary>Mean squared error, d² (PyTorch's <c>nn.MSELoss</c>).</summary>
+    Mse,
+    /// <summary>Mean absolute error, |d| (PyTorch's <c>nn.L1Loss</c>); less sensitive to outliers than MSE.</summary>
+    Mae,
+    /// <summary>Huber loss with threshold δ (default 1): d²/2 for |d| ≤ δ, else δ(|d| − δ/2) (PyTorch's <c>nn.HuberLoss</c>).</summary>
+    Huber
+}
 
 /// <summary>
 /// Element-wise regression losses averaged over the counted elements. A NaN target means
