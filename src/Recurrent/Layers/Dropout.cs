@@ -11,8 +11,12 @@ public sealed class Dropout
     private readonly Tensor _mask = new(0);
     private bool _active;
 
+    /// <summary>The probability p in [0, 1) that a value is zeroed in training; 0 makes the layer the identity.</summary>
     public float Probability { get; }
 
+    /// <summary>An inverted-dropout layer that zeroes each value with probability <paramref name="probability"/> in training.</summary>
+    /// <param name="probability">Drop probability p, in [0, 1).</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="probability"/> is outside [0, 1) or NaN.</exception>
     public Dropout(float probability)
     {
         if (!(probability >= 0f && probability < 1f))

@@ -11,10 +11,19 @@ public sealed class Embedding
     private readonly Tensor _output = new(0);
     private int[] _ids = [];
 
+    /// <summary>Number of tokens V; valid ids are 0..V−1.</summary>
     public int VocabularySize { get; }
+    /// <summary>Size E of each token's vector.</summary>
     public int EmbeddingSize { get; }
+    /// <summary>The table [V, E], row i the vector of token i; named <c>&lt;prefix&gt;weight</c> (e.g. <c>encoder.weight</c>).</summary>
     public Parameter Weight { get; }
 
+    /// <summary>A table of <paramref name="vocabularySize"/> vectors, drawn from N(0, 1) as PyTorch's default.</summary>
+    /// <param name="prefix">Prepended to the weight's name, e.g. <c>encoder.</c> gives <c>encoder.weight</c>.</param>
+    /// <param name="vocabularySize">Number of tokens V, ≥ 1.</param>
+    /// <param name="embeddingSize">Vector size E, ≥ 1.</param>
+    /// <param name="rng">Draws the initial weights.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="vocabularySize"/> or <paramref name="embeddingSize"/> is below 1.</exception>
     public Embedding(string prefix, int vocabularySize, int embeddingSize, Rng rng)
     {
         if (vocabularySize < 1) throw new ArgumentOutOfRangeException(nameof(vocabularySize), vocabularySize, "Vocabulary size must be at least 1.");
@@ -47,6 +56,9 @@ public sealed class Embedding
 
     private int _count;
 
+    /// <summary>Adds each row n of <paramref name="dy"/> into the gradient row of token <c>ids[n]</c> of the last <see cref="Forward"/> (repeated ids accumulate).</summary>
+    /// <param name="dy">dL/d(output) [N, E], N the count of the last Forward.</param>
+    /// <exception cref="ArgumentException"><paramref name="dy"/> does not hold N·E values.</exception>
     public void Backward(ReadOnlySpan<float> dy)
     {
         int E = EmbeddingSize;

@@ -13,13 +13,23 @@ public sealed class Linear
     private Tensor? _input;
     private int _rows;
 
+    /// <summary>Features per input row (PyTorch's <c>in_features</c>).</summary>
     public int InputSize { get; }
+    /// <summary>Values per output row (PyTorch's <c>out_features</c>).</summary>
     public int OutputSize { get; }
+    /// <summary>The weight W [out, in], named <c>&lt;prefix&gt;weight</c>; with weight tying, the shared parameter itself.</summary>
     public Parameter Weight { get; }
+    /// <summary>The bias b [out], named <c>&lt;prefix&gt;bias</c>; null when the layer was made without one.</summary>
     public Parameter? Bias { get; }
+    /// <summary>Thread count and SIMD level of the forward and backward GEMMs; <see cref="Numerics.Compute.SingleThread"/> by default.</summary>
     public Compute Compute { get; set; } = Compute.SingleThread;
 
     /// <summary>A layer whose weight is <paramref name="sharedWeight"/> [out, in], shared with another layer (weight tying).</summary>
+    /// <param name="prefix">Prepended to the bias's name, e.g. <c>decoder.</c> gives <c>decoder.bias</c>.</param>
+    /// <param name="sharedWeight">The weight to use as it is (not copied); its values are left unchanged.</param>
+    /// <param name="rng">Draws the bias from U(−1/√in, 1/√in).</param>
+    /// <param name="bias">Whether the layer has a bias (true by default).</param>
+    /// <exception cref="ArgumentException"><paramref name="sharedWeight"/> is not a rank-2 tensor.</exception>
     public Linear(string prefix, Parameter sharedWeight, Rng rng, bool bias = true)
     {
         if (sharedWeight.Value.Rank != 2) throw new ArgumentException("A shared Linear weight must be [out, in].", nameof(sharedWeight));
@@ -34,6 +44,13 @@ public sealed class Linear
         }
     }
 
+    /// <summary>A layer with weight and bias drawn from U(−1/√in, 1/√in), PyTorch's default initialisation.</summary>
+    /// <param name="prefix">Prepended to the parameter names, e.g. <c>decoder.</c> gives <c>decoder.weight</c> and <c>decoder.bias</c>.</param>
+    /// <param name="inputSize">Features per input row, ≥ 1.</param>
+    /// <param name="outputSize">Values per output row, ≥ 1.</param>
+    /// <param name="rng">Draws the initial weight and bias.</param>
+    /// <param name="bias">Whether the layer has a bias (true by default).</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="inputSize"/> or <paramref name="outputSize"/> is below 1.</exception>
     public Linear(string prefix, int inputSize, int outputSize, Rng rng, bool bias = true)
     {
         if (inputSize < 1) throw new ArgumentOutOfRangeException(nameof(inputSize), inputSize, "Input size must be at least 1.");
@@ -48,6 +65,8 @@ public sealed class Linear
         if (Bias is not null) rng.FillUniform(Bias.Span, -bound, bound);
     }
 
+    /// <summary>The parameters in PyTorch state_dict order: weight, then bias (when present).</summary>
+    /// <returns>The layer's parameters (the shared weight too, with weight tying).</returns>
     public IEnumerable<Parameter> Parameters()
     {
         yield return Weight;

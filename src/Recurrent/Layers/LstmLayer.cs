@@ -17,15 +17,25 @@ public sealed class LstmLayer : RecurrentLayer
     private readonly Tensor _cFinal = new(0);    // [B, H]
     private readonly Tensor _dc = new(0);        // [B, H]
 
+    /// <summary>An LSTM layer whose parameters start at zero (<see cref="RecurrentInitializer"/> fills them): weight_ih [4H, in], weight_hh [4H, H], bias_ih and bias_hh [4H], gate blocks i, f, g, o.</summary>
+    /// <param name="suffix">Appended to the parameter names, e.g. <c>l0</c> → <c>weight_ih_l0</c>, <c>l0_reverse</c> → <c>weight_ih_l0_reverse</c>.</param>
+    /// <param name="inputSize">Features per input step, ≥ 1.</param>
+    /// <param name="hiddenSize">Hidden units H (and cell units), ≥ 1.</param>
+    /// <param name="reverse">True for the reverse direction of a bidirectional layer.</param>
+    /// <param name="bias">Whether the layer has <c>bias_ih</c> and <c>bias_hh</c> (true by default).</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="inputSize"/> or <paramref name="hiddenSize"/> is below 1.</exception>
     public LstmLayer(string suffix, int inputSize, int hiddenSize, bool reverse = false, bool bias = true)
         : base(suffix, 4, inputSize, hiddenSize, reverse, bias) { }
 
+    /// <inheritdoc/>
     public override Tensor? FinalCell => _cFinal;
 
     /// <summary>After Forward: the cell state c_t of every step, [T, B, H] (a workspace, valid until the next Forward).</summary>
     public Tensor CellStates => _cell;
+    /// <inheritdoc/>
     public override Tensor? InitialCellGrad => _dc;
 
+    /// <inheritdoc/>
     protected override void PrepareForward()
     {
         _cell.Resize(StepsKept, B, HiddenSize);
@@ -34,11 +44,14 @@ public sealed class LstmLayer : RecurrentLayer
         _cFinal.Resize(B, HiddenSize);
     }
 
+    /// <summary>Sets the running cell state to <paramref name="c0"/> [B, H], or to zeros when it is empty.</summary>
+    /// <param name="c0">The initial cell state, or empty.</param>
     protected override void InitCell(ReadOnlySpan<float> c0)
     {
         if (c0.IsEmpty) _cFinal.Clear(); else c0.CopyTo(_cFinal.Span);
     }
 
+    /// <inheritdoc/>
     protected override void Step(int time, ReadOnlySpan<float> hPrev, Span<float> output)
     {
         int H = HiddenSize, G = 4 * H;
@@ -55,6 +68,7 @@ public sealed class LstmLayer : RecurrentLayer
         }
     }
 
+    /// <inheritdoc/>
     protected override void CommitCell(int time, bool allActive)
     {
         int H = HiddenSize;
@@ -65,12 +79,15 @@ public sealed class LstmLayer : RecurrentLayer
             if (IsActive(row, time)) c.Slice(row * H, H).CopyTo(state.Slice(row * H, H));
     }
 
+    /// <summary>Sizes the running dL/dc [B, H] and starts it at <paramref name="dCFinal"/>, or at zero when it is empty.</summary>
+    /// <param name="dCFinal">dL/dc_n [B, H], or empty.</param>
     protected override void PrepareBackward(ReadOnlySpan<float> dCFinal)
     {
         _dc.Resize(B, HiddenSize);
         if (dCFinal.IsEmpty) _dc.Clear(); else dCFinal.CopyTo(_dc.Span);
     }
 
+    /// <inheritdoc/>
     protected override void StepBackward(int time, ReadOnlySpan<float> dh, Span<float> dhDirect)
     {
         int H = HiddenSize, G = 4 * H;

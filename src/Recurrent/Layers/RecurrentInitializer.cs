@@ -5,6 +5,17 @@ namespace Recurrent.Layers;
 /// <summary>Initialisation schemes for recurrent weights (see <see cref="RecurrentInit"/>).</summary>
 public static class RecurrentInitializer
 {
+    /// <summary>
+    /// Overwrites every parameter of every layer of <paramref name="stack"/>, layer by layer in state_dict
+    /// order: first the scheme of <see cref="RecurrentInit.Weights"/> (weight_ih, weight_hh and biases), then
+    /// the <see cref="RecurrentInit.Recurrent"/> override of each H×H gate block of weight_hh (Identity also
+    /// zeroes the biases), then, for an LSTM, <see cref="RecurrentInit.ForgetBias"/>.
+    /// </summary>
+    /// <param name="stack">The stack whose layers are initialised.</param>
+    /// <param name="rng">Draws the random values.</param>
+    /// <param name="init">The scheme; <see cref="RecurrentInit.Default"/> is PyTorch's.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><see cref="RecurrentInit.RecurrentScale"/> is not a positive finite number.</exception>
+    /// <exception cref="InvalidOperationException">Orthogonal initialisation drew a degenerate matrix (practically never).</exception>
     public static void Apply(RecurrentStack stack, Rng rng, RecurrentInit init)
     {
         if (!(init.RecurrentScale > 0f && float.IsFinite(init.RecurrentScale)))

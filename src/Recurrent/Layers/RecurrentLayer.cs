@@ -26,17 +26,27 @@ namespace Recurrent.Layers;
 /// </summary>
 public abstract class RecurrentLayer
 {
+    /// <summary>Features per step of the input x [T, B, in] (PyTorch's <c>input_size</c> for layer 0, D·H above it); at least 1.</summary>
     public int InputSize { get; }
+    /// <summary>Units H of the hidden state h [B, H] and of each output step [B, H]; at least 1.</summary>
     public int HiddenSize { get; }
+    /// <summary>True for the reverse direction of a bidirectional layer: steps run from each row's last real step back to t = 0.</summary>
     public bool Reverse { get; }
+    /// <summary>Gate blocks G stacked in the weights' rows: 1 (vanilla RNN), 4 (LSTM: i, f, g, o) or 3 (GRU: r, z, n).</summary>
     public int GateCount { get; }
+    /// <summary>True for an <see cref="LstmLayer"/>, the only cell with a cell state c besides h.</summary>
     public bool HasCellState => this is LstmLayer;
 
+    /// <summary>Input-to-hidden weights W_ih [G·H, in], gate blocks stacked in PyTorch's order; named <c>weight_ih_&lt;suffix&gt;</c> (e.g. <c>weight_ih_l0</c>).</summary>
     public Parameter WeightIh { get; }
+    /// <summary>Hidden-to-hidden weights W_hh [G·H, H], gate blocks stacked in PyTorch's order; named <c>weight_hh_&lt;suffix&gt;</c>.</summary>
     public Parameter WeightHh { get; }
+    /// <summary>Input bias b_ih [G·H], named <c>bias_ih_&lt;suffix&gt;</c>; null when the layer was made without biases.</summary>
     public Parameter? BiasIh { get; }
+    /// <summary>Hidden bias b_hh [G·H], named <c>bias_hh_&lt;suffix&gt;</c>; null when the layer was made without biases.</summary>
     public Parameter? BiasHh { get; }
 
+    /// <summary>Thread count and SIMD level of this layer's GEMMs and cell kernels; <see cref="Numerics.Compute.SingleThread"/> by default.</summary>
     public Compute Compute { get; set; } = Compute.SingleThread;
 
     /// <summary>
@@ -59,14 +69,25 @@ public abstract class RecurrentLayer
     // Forward workspaces. Gates is indexed by time − _gatesFirstStep; the other per-step workspaces
     // by time t (not by processing order) when keeping activations for backward, else they hold
     // one step ([1, B, ·], see AtStep).
+    /// <summary>
+    /// Gate workspace [T, B, G·H] (training) or [chunk, B, G·H] (inference): the input projection
+    /// x·W_ihᵀ + bias, which <see cref="Step"/> turns into the step's activations; read a step's slice with <see cref="GatesAt"/>.
+    /// </summary>
     protected readonly Tensor Gates = new(0);      // [T or chunk, B, G·H]: pre-activations, then activations
+    /// <summary>The hidden state each step read, [<see cref="StepsKept"/>, B, H]; read a step's slice with <see cref="AtStep"/>.</summary>
     protected readonly Tensor HPrev = new(0);      // [T or 1, B, H]: the state each step read
+    /// <summary>The output sequence [T, B, H], indexed by time; rows past their sequence's end are zero. Exposed as <see cref="Output"/>.</summary>
     protected readonly Tensor OutputBuffer = new(0); // [T, B, H]
+    /// <summary>The running hidden state [B, H]; after Forward the final state. Exposed as <see cref="FinalHidden"/>.</summary>
     protected readonly Tensor HFinal = new(0);     // [B, H]
     // Backward workspaces.
+    /// <summary>Gate gradients [T, B, G·H], indexed by time: dL/d(x·W_ihᵀ + b_ih), which <see cref="StepBackward"/> writes.</summary>
     protected readonly Tensor DGates = new(0);     // [T, B, G·H]: dL/d(x·W_ihᵀ + b_ih)
+    /// <summary>The running gradient dL/dh [B, H] during Backward; afterwards dL/dh0. Exposed as <see cref="InitialHiddenGrad"/>.</summary>
     protected readonly Tensor DH = new(0);         // [B, H]: running dL/dh
+    /// <summary>Scratch [B, H] for dL/dh_{t-1} while a step's gradient is formed.</summary>
     protected readonly Tensor DHNext = new(0);     // [B, H]
+    /// <summary>dL/dx [T, B, in] after Backward. Exposed as <see cref="InputGrad"/>.</summary>
     protected readonly Tensor DInputBuffer = new(0); // [T, B, in]
 
     private Tensor? _input;
@@ -75,7 +96,9 @@ public abstract class RecurrentLayer
     private readonly PackedMatrix _weightHhPacked = new();
     private bool _useWeightHhPacked;
     private int _gatesFirstStep;
+    /// <summary>Steps T (padded sequence length) of the last Forward.</summary>
     protected int T { get; private set; }
+    /// <summary>Sequences B (batch size) of the last Forward.</summary>
     protected int B { get; private set; }
 
     /// <summary>Whether the last Forward kept the activations <see cref="Backward"/> needs (false after an inference forward).</summary>
@@ -84,6 +107,14 @@ public abstract class RecurrentLayer
     /// <summary>Steps the per-step workspaces hold: T when keeping activations for backward, else 1.</summary>
     protected int StepsKept => KeepsForBackward ? T : 1;
 
+    /// <summary>Creates the layer's parameters, all zero (<see cref="RecurrentInitializer"/> fills them).</summary>
+    /// <param name="suffix">Appended to the parameter names, as in PyTorch: <c>l0</c> gives <c>weight_ih_l0</c>, <c>l1_reverse</c> gives <c>weight_ih_l1_reverse</c>.</param>
+    /// <param name="gateCount">Gate blocks G: 1 (RNN), 4 (LSTM) or 3 (GRU).</param>
+    /// <param name="inputSize">Features per input step, ≥ 1.</param>
+    /// <param name="hiddenSize">Hidden units H, ≥ 1.</param>
+    /// <param name="reverse">True for the reverse direction (runs from the last step to the first).</param>
+    /// <param name="bias">Whether the layer has <c>bias_ih</c> and <c>bias_hh</c>.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="inputSize"/> or <paramref name="hiddenSize"/> is below 1.</exception>
     protected RecurrentLayer(string suffix, int gateCount, int inputSize, int hiddenSize, bool reverse, bool bias)
     {
         if (inputSize < 1) throw new ArgumentOutOfRangeException(nameof(inputSize), inputSize, "Input size must be at least 1.");
@@ -111,6 +142,10 @@ public abstract class RecurrentLayer
         if (BiasHh is not null) yield return BiasHh;
     }
 
+    /// <summary>
+    /// After <see cref="Forward"/>: the output sequence h_t [T, B, H], indexed by time t (not processing
+    /// order), zero past each row's length. A workspace, overwritten by the next Forward.
+    /// </summary>
     public Tensor Output => OutputBuffer;
 
     /// <summary>
@@ -122,10 +157,18 @@ public abstract class RecurrentLayer
     /// valid until the next Forward (Backward only reads it).
     /// </summary>
     public Tensor GateActivations => Gates;
+    /// <summary>
+    /// After <see cref="Forward"/>: the final hidden state h_n [B, H], each row's state after its last real
+    /// step (for a reverse layer, after t = 0). A workspace, overwritten by the next Forward.
+    /// </summary>
     public Tensor FinalHidden => HFinal;
+    /// <summary>After <see cref="Forward"/>: the final cell state c_n [B, H] of an LSTM; null for the other cells.</summary>
     public virtual Tensor? FinalCell => null;
+    /// <summary>After <see cref="Backward"/>: dL/dx [T, B, in]. A workspace, overwritten by the next Backward.</summary>
     public Tensor InputGrad => DInputBuffer;
+    /// <summary>After <see cref="Backward"/>: dL/dh0 [B, H], the gradient w.r.t. the initial hidden state.</summary>
     public Tensor InitialHiddenGrad => DH;
+    /// <summary>After <see cref="Backward"/>: dL/dc0 [B, H] of an LSTM; null for the other cells.</summary>
     public virtual Tensor? InitialCellGrad => null;
 
     /// <summary>The time index processed at step s.</summary>
@@ -346,6 +389,8 @@ public abstract class RecurrentLayer
     }
 
     private float[] _biasSum = [];
+    /// <summary>A [G·H] buffer owned by the layer for the folded projection bias, reused by every call (reallocated only when G·H changes).</summary>
+    /// <returns>The buffer, with whatever it held before.</returns>
     protected Span<float> ProjectionBiasBuffer()
     {
         int gh = GateCount * HiddenSize;
@@ -364,15 +409,34 @@ public abstract class RecurrentLayer
         else Gemm.Multiply(Compute, false, true, B, gh, H, 1f, hPrev, H, WeightHh.Span, H, beta, y, gh);
     }
 
+    /// <summary>
+    /// Called by <see cref="Forward"/> once T, B and the shared workspaces are set,
+    /// before the first step: a cell sizes its own per-step workspaces here. The base does nothing.
+    /// </summary>
     protected virtual void PrepareForward() { }
+    /// <summary>Sets the running cell state from <paramref name="c0"/> [B, H] (empty: zeros) before the first step.</summary>
+    /// <param name="c0">The initial cell state, or empty.</param>
+    /// <exception cref="ArgumentException">The base (every cell but the LSTM) throws when <paramref name="c0"/> is not empty.</exception>
     protected virtual void InitCell(ReadOnlySpan<float> c0)
     {
         if (!c0.IsEmpty) throw new ArgumentException("Only an LSTM has a cell state; c0 must be empty.", nameof(c0));
     }
     /// <summary>Computes the step at <paramref name="time"/> for all rows from hPrev, writing h into <paramref name="output"/>.</summary>
+    /// <param name="time">The time index t of the step (not the processing order).</param>
+    /// <param name="hPrev">The state h_{t-1} [B, H] the step reads.</param>
+    /// <param name="output">Receives h_t [B, H] for every row, active or not; Forward keeps only the active rows.</param>
     protected abstract void Step(int time, ReadOnlySpan<float> hPrev, Span<float> output);
+    /// <summary>
+    /// After the step at <paramref name="time"/>: copies the new cell state of the rows active at that time
+    /// into the running cell state (inactive rows keep theirs). The base, for cells without a cell state, does nothing.
+    /// </summary>
+    /// <param name="time">The time index of the step just computed.</param>
+    /// <param name="allActive">True when every row is active at <paramref name="time"/>.</param>
     protected virtual void CommitCell(int time, bool allActive) { }
 
+    /// <summary>Called by <see cref="Backward"/> once its workspaces are sized, before the time loop: a cell sets up its own backward state.</summary>
+    /// <param name="dCFinal">dL/dc_n [B, H], or empty for zero.</param>
+    /// <exception cref="ArgumentException">The base (every cell but the LSTM) throws when <paramref name="dCFinal"/> is not empty.</exception>
     protected virtual void PrepareBackward(ReadOnlySpan<float> dCFinal)
     {
         if (!dCFinal.IsEmpty) throw new ArgumentException("Only an LSTM has a cell state; dCFinal must be empty.", nameof(dCFinal));
@@ -381,6 +445,9 @@ public abstract class RecurrentLayer
     /// From dh = dL/dh_t (active rows), writes dGates[time] (zero for inactive rows) and the part of
     /// dL/dh_{t-1} that does not pass through W_hh into <paramref name="dhDirect"/>.
     /// </summary>
+    /// <param name="time">The time index t of the step.</param>
+    /// <param name="dh">dL/dh_t [B, H]: the recurrent gradient plus the output's own; only active rows are read.</param>
+    /// <param name="dhDirect">Receives [B, H], the part of dL/dh_{t-1} that bypasses W_hh (zero for the RNN and LSTM).</param>
     protected abstract void StepBackward(int time, ReadOnlySpan<float> dh, Span<float> dhDirect);
     /// <summary>Gradient w.r.t. h·W_hhᵀ + b_hh at one time step; equals DGates except for GRU.</summary>
     protected virtual ReadOnlySpan<float> RecurrentGateGrad(int time)
@@ -388,6 +455,12 @@ public abstract class RecurrentLayer
         int size = B * GateCount * HiddenSize;
         return DGates.Span.Slice(time * size, size);
     }
+    /// <summary>
+    /// Gradient w.r.t. h·W_hhᵀ + b_hh for every step, [T, B, G·H] indexed by time, from which Backward forms
+    /// dW_hh and db_hh; equals <see cref="DGates"/> except for GRU.
+    /// </summary>
+    /// <returns>A view of the layer's workspace, valid until the next Backward.</returns>
     protected virtual ReadOnlySpan<float> RecurrentGateGradAll() => DGates.Span;
+    /// <summary>Called at the end of <see cref="Backward"/>, after every parameter gradient is accumulated. The base does nothing.</summary>
     protected virtual void FinishBackward() { }
 }

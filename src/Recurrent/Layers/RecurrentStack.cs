@@ -29,8 +29,14 @@ public sealed class RecurrentStack
     private int _t, _b;
     private Compute _compute = Compute.SingleThread;
 
+    /// <summary>The stack's shape: cell, sizes, layers, directions, dropout and bias (validated).</summary>
     public RecurrentOptions Options { get; }
 
+    /// <summary>Builds the L·D layers and initialises their parameters.</summary>
+    /// <param name="options">The shape, checked with <see cref="RecurrentOptions.Validate"/>.</param>
+    /// <param name="rng">Draws the initial weights.</param>
+    /// <param name="init">How the weights start; null for <see cref="RecurrentInit.Default"/> (PyTorch's).</param>
+    /// <exception cref="ArgumentOutOfRangeException">A field of <paramref name="options"/> or <see cref="RecurrentInit.RecurrentScale"/> is out of range.</exception>
     public RecurrentStack(RecurrentOptions options, Rng rng, RecurrentInit? init = null)
     {
         options.Validate();
@@ -67,11 +73,13 @@ public sealed class RecurrentStack
         set { _compute = value; foreach (var layer in _layers) layer.Compute = value; }
     }
 
+    /// <summary>The L·D layers, at index l·D + d (layer-major, direction-minor; d = 1 the reverse direction), as PyTorch orders h_n.</summary>
     public IReadOnlyList<RecurrentLayer> Layers => _layers;
 
     /// <summary>All parameters in PyTorch state_dict order (layer-major, direction-minor; weight_ih, weight_hh, bias_ih, bias_hh).</summary>
     public IEnumerable<Parameter> Parameters() => _layers.SelectMany(l => l.Parameters());
 
+    /// <summary>True for an LSTM stack: it takes c0 and returns c_n besides h0 and h_n.</summary>
     public bool HasCellState => Options.Cell == CellType.Lstm;
 
     /// <summary>Whether the last Forward kept the activations <see cref="Backward"/> needs (false after an inference forward).</summary>
@@ -211,7 +219,13 @@ public sealed class RecurrentStack
 }
 
 /// <summary>Output [T, B, D·H], final hidden state h_n [L·D, B, H], final cell state c_n (LSTM only).</summary>
+/// <param name="Output">The last layer's output sequence [T, B, D·H], zero past each sequence's end.</param>
+/// <param name="HN">The final hidden states h_n [L·D, B, H], layer-major, direction-minor.</param>
+/// <param name="CN">The final cell states c_n [L·D, B, H] of an LSTM; null for the other cells.</param>
 public sealed record RecurrentResult(Tensor Output, Tensor HN, Tensor? CN);
 
 /// <summary>dL/dInput [T, B, in], dL/dh0 [L·D, B, H], dL/dc0 (LSTM only).</summary>
+/// <param name="Input">dL/dInput [T, B, in].</param>
+/// <param name="H0">dL/dh0 [L·D, B, H].</param>
+/// <param name="C0">dL/dc0 [L·D, B, H] of an LSTM; null for the other cells.</param>
 public sealed record RecurrentGradients(Tensor Input, Tensor H0, Tensor? C0);

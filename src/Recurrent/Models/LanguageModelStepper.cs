@@ -43,6 +43,10 @@ public sealed class LanguageModelStepper
     /// <summary>Below this many multiply-adds a phase stays on one thread: a hand-off costs more than it saves.</summary>
     private const long ParallelMinMacs = 1 << 17;
 
+    /// <summary>A stepper over <paramref name="model"/>'s weights (read live, not copied), starting from the zero state; builds the layer-0 table when it fits.</summary>
+    /// <param name="model">A language model (<see cref="SequenceModelConfig.IsLanguageModel"/>).</param>
+    /// <exception cref="ArgumentNullException"><paramref name="model"/> is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="model"/> is not a language model.</exception>
     public LanguageModelStepper(SequenceModel model)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -73,6 +77,7 @@ public sealed class LanguageModelStepper
         Refresh();
     }
 
+    /// <summary>The model whose weights this stepper reads; its <see cref="SequenceModel.Compute"/> sets the thread count and SIMD level.</summary>
     public SequenceModel Model => _model;
 
     /// <summary>The logits [V] after the last <see cref="Step"/> (overwritten by the next).</summary>

@@ -3,6 +3,7 @@ using System.Globalization;
 namespace Recurrent.Models;
 
 /// <summary>Raised before allocating when a model or a batch would need more memory than the machine has, or a tensor larger than one .NET array.</summary>
+/// <param name="message">What is needed, what is available and what to lower.</param>
 public sealed class MemoryBudgetException(string message) : ArgumentException(message);
 
 /// <summary>
@@ -12,18 +13,27 @@ public sealed class MemoryBudgetException(string message) : ArgumentException(me
 /// T steps. The activations are an estimate (within a small factor: gates, states and outputs of
 /// every layer and direction, the head's predictions and their gradient).
 /// </summary>
+/// <param name="WeightBytes">Bytes of the parameters and buffers (4 per value).</param>
+/// <param name="GradientBytes">Bytes of the gradients (4 per value, as many as the weights).</param>
+/// <param name="OptimizerBytes">Bytes of the optimizer's per-parameter state (4 per value and moment).</param>
+/// <param name="ActivationBytes">Bytes of the activations kept for the batch and the packed copies of W_hh (an estimate; 0 for the model alone).</param>
+/// <param name="LargestTensor">Values in the largest single tensor, to check against a .NET array's limit.</param>
+/// <param name="LargestTensorName">That tensor's name, e.g. <c>rnn.weight_ih_l0</c> or <c>gates of layer 0</c>.</param>
 public sealed record ModelMemory(long WeightBytes, long GradientBytes, long OptimizerBytes, long ActivationBytes, long LargestTensor, string LargestTensorName)
 {
     /// <summary>Environment variable that caps the memory Recurrent plans for (bytes, or with a K/M/G/T suffix), e.g. for tests or shared machines.</summary>
     public const string LimitVariable = "RECURRENT_MEMORY_LIMIT";
 
+    /// <summary>The sum of weights, gradients, optimizer state and activations, in bytes.</summary>
     public long TotalBytes => WeightBytes + GradientBytes + OptimizerBytes + ActivationBytes;
 
+    /// <summary>Computes the memory a model of <paramref name="config"/> needs, from the shapes alone (nothing is allocated).</summary>
     /// <param name="config">The model's shape.</param>
     /// <param name="batch">Sequences per batch B (0: the model alone).</param>
     /// <param name="steps">Steps per batch T (0: the model alone).</param>
     /// <param name="optimizerMoments">Tensors the optimizer keeps per parameter (Adam 2, SGD with momentum 1, none 0).</param>
     /// <param name="training">Activations kept for backward (training) or only the running ones (inference).</param>
+    /// <returns>The estimate; check it with <see cref="EnsureFits"/>.</returns>
     public static ModelMemory Estimate(SequenceModelConfig config, int batch = 0, int steps = 0, int optimizerMoments = 0, bool training = true)
     {
         ArgumentNullException.ThrowIfNull(config);

@@ -16,16 +16,37 @@ namespace Recurrent.Models;
 /// </summary>
 public sealed class SequenceBatch
 {
+    /// <summary>Padded sequence length T (the factories use the longest sequence's length).</summary>
     public int Steps { get; }
+    /// <summary>Sequences B in the batch.</summary>
     public int Size { get; }
+    /// <summary>Token input: ids [T·B] (the array may be longer), time-major: step t of sequence b at t·B + b; the factories pad with 0. Null for a feature batch.</summary>
     public int[]? Ids { get; }
+    /// <summary>Feature input [T, B, F], time-major; the factories pad with 0. Null for a token batch.</summary>
     public Tensor? Features { get; }
+    /// <summary>Each sequence's length [B], each in 1..T; null when every sequence has all T steps.</summary>
     public int[]? Lengths { get; }
     /// <summary>Extra token fields (see <see cref="TokenField"/>): per field, ids [T·B] time-major like <see cref="Ids"/>.</summary>
     public IReadOnlyList<int[]>? FieldIds { get; init; }
+    /// <summary>
+    /// Class ids for a classifier: [B] for a pooled head, [T·B] for a per-step head (row t·B + b), with
+    /// <see cref="SoftmaxCrossEntropy.Ignore"/> for rows that do not count; null when the batch has none.
+    /// </summary>
     public int[]? Labels { get; init; }
+    /// <summary>
+    /// Regression targets, K values per row: [B·K] for a pooled head, [T·B·K] for a per-step head (row t·B + b),
+    /// NaN for values that do not count; null when the batch has none.
+    /// </summary>
     public float[]? Targets { get; init; }
 
+    /// <summary>A batch over time-major inputs that are already padded; set <see cref="Labels"/> or <see cref="Targets"/> with an initializer.</summary>
+    /// <param name="steps">Padded length T, ≥ 1.</param>
+    /// <param name="size">Sequences B, ≥ 1.</param>
+    /// <param name="ids">Token ids, at least T·B of them, time-major (index t·B + b); null for a feature batch.</param>
+    /// <param name="features">Features [T, B, F]; null for a token batch.</param>
+    /// <param name="lengths">Each sequence's length [B], each in 1..T; null when all are T. Kept, not copied.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="steps"/> or <paramref name="size"/> is below 1, or a length is outside 1..T.</exception>
+    /// <exception cref="ArgumentException">Both or neither of <paramref name="ids"/> and <paramref name="features"/> are given, or a shape does not match T and B.</exception>
     public SequenceBatch(int steps, int size, int[]? ids, Tensor? features, int[]? lengths)
     {
         if (steps < 1 || size < 1) throw new ArgumentOutOfRangeException(nameof(steps), $"A batch needs at least one step and one sequence; got T={steps}, B={size}.");
@@ -42,6 +63,9 @@ public sealed class SequenceBatch
         Steps = steps; Size = size; Ids = ids; Features = features; Lengths = lengths;
     }
 
+    /// <summary>The length of sequence <paramref name="b"/>: <c>Lengths[b]</c>, or T when <see cref="Lengths"/> is null.</summary>
+    /// <param name="b">The sequence index, 0..B−1.</param>
+    /// <returns>The number of real steps of sequence <paramref name="b"/>.</returns>
     public int Length(int b) => Lengths?[b] ?? Steps;
 
     /// <summary>The number of real (unpadded) steps.</summary>

@@ -8,16 +8,26 @@ namespace Recurrent.Models;
 /// <summary>The recurrent state carried between windows or calls: h (and c for an LSTM), [layers·directions, B, H].</summary>
 public sealed class RecurrentState
 {
+    /// <summary>The hidden states h [layers·directions, B, H], layer-major, direction-minor (PyTorch's h_n order).</summary>
     public Tensor H { get; }
+    /// <summary>The cell states c [layers·directions, B, H] of an LSTM; null for the other cells.</summary>
     public Tensor? C { get; }
+    /// <summary>Sequences B this state is for.</summary>
     public int Batch => H.Dim(1);
 
+    /// <summary>A zero state; <see cref="SequenceModel.NewState"/> makes one of the right shape for a model.</summary>
+    /// <param name="layersTimesDirections">Layers × directions, L·D.</param>
+    /// <param name="batch">Sequences B.</param>
+    /// <param name="hidden">Hidden units H.</param>
+    /// <param name="hasCell">Whether to allocate the cell state <see cref="C"/> (LSTM).</param>
+    /// <exception cref="ArgumentException">A size is negative or the tensor is too large for one array.</exception>
     public RecurrentState(int layersTimesDirections, int batch, int hidden, bool hasCell)
     {
         H = new Tensor(layersTimesDirections, batch, hidden);
         C = hasCell ? new Tensor(layersTimesDirections, batch, hidden) : null;
     }
 
+    /// <summary>Sets h (and c) to zeros: the start of new sequences.</summary>
     public void Reset()
     {
         H.Clear();
@@ -26,13 +36,22 @@ public sealed class RecurrentState
 }
 
 /// <summary>What a loss evaluation counted: the mean loss, the rows (or values) that counted, and for a classifier the rows predicted correctly.</summary>
+/// <param name="Loss">The mean loss over what counted (0 when nothing counted); computed with the gradient and <see cref="SequenceModelConfig.ClassWeights"/> set, the class-weighted mean as PyTorch's cross_entropy(weight=…).</param>
+/// <param name="Count">Rows (cross-entropy) or target values (regression) that counted: ignored labels and NaN targets do not.</param>
+/// <param name="Correct">Classifier: rows whose largest logit is the label; 0 for regression.</param>
 public readonly record struct LossResult(double Loss, long Count, long Correct);
 
 /// <summary>What <see cref="SequenceModel.LoadStateDict"/> found: names the model lacks, names it has that were not given, and shape mismatches.</summary>
+/// <param name="Missing">Names the model has that the given tensors lack, in the model's order.</param>
+/// <param name="Unexpected">Given names the model does not have, in ordinal order.</param>
+/// <param name="Mismatched">Names present on both sides with different shapes, each with the given and the model's shape.</param>
 public sealed record StateDictReport(IReadOnlyList<string> Missing, IReadOnlyList<string> Unexpected, IReadOnlyList<string> Mismatched)
 {
+    /// <summary>True when nothing is missing, unexpected or mis-shaped.</summary>
     public bool IsExact => Missing.Count == 0 && Unexpected.Count == 0 && Mismatched.Count == 0;
 
+    /// <summary>"all keys matched", or the non-empty lists, e.g. "missing: decoder.bias; mis-shaped: …".</summary>
+    /// <returns>A one-line description for messages and logs.</returns>
     public override string ToString() => IsExact ? "all keys matched" : string.Join("; ", new[]
     {
         Missing.Count > 0 ? "missing: " + string.Join(", ", Missing) : null,
@@ -71,17 +90,26 @@ public sealed class SequenceModel
     private Tensor? _inputGradient;
     private Compute _compute = Compute.SingleThread;
 
+    /// <summary>The shape this model was built from (validated).</summary>
     public SequenceModelConfig Config { get; }
+    /// <summary>Token input: the embedding <c>encoder.weight</c> [V, E], initialised U(−0.1, 0.1); null for feature input.</summary>
     public Embedding? Encoder { get; }
     /// <summary>The embeddings of the extra token fields (empty when none).</summary>
     public IReadOnlyList<Embedding> FieldEncoders { get; }
+    /// <summary>The recurrent stack; its parameters appear in the state dict as <c>rnn.weight_ih_l0</c>, <c>rnn.weight_hh_l0</c>, … .</summary>
     public RecurrentStack Rnn { get; }
+    /// <summary>
+    /// The head: <c>decoder.weight</c> [K, D·H] and <c>decoder.bias</c> [K], K = <see cref="SequenceModelConfig.OutputSize"/>.
+    /// With <see cref="SequenceModelConfig.TieWeights"/> its weight is <see cref="Encoder"/>'s.
+    /// </summary>
     public Linear Decoder { get; }
     /// <summary>Feature input: per-feature mean and standard deviation subtracted and divided (buffers, not trained).</summary>
     public Tensor? InputMean { get; }
+    /// <summary>Feature input: the per-feature standard deviation [F] (<c>input_norm.std</c>), 1 until set; null for token input.</summary>
     public Tensor? InputStd { get; }
     /// <summary>Regression: per-output mean and standard deviation of the training targets (buffers).</summary>
     public Tensor? TargetMean { get; }
+    /// <summary>Regression: the per-output standard deviation [K] of the training targets (<c>target_norm.std</c>), 1 until set; null for a classifier.</summary>
     public Tensor? TargetStd { get; }
 
     /// <param name="config">The shape (validated).</param>
@@ -140,10 +168,13 @@ public sealed class SequenceModel
     /// <summary>Stored tensors that are not trained: the normalisation statistics.</summary>
     public IReadOnlyList<(string Name, Tensor Buffer)> NamedBuffers => _buffers;
 
+    /// <summary>The trainable parameters in <see cref="NamedParameters"/> order (a tied weight once), as a new list: what an optimizer takes.</summary>
     public IReadOnlyList<Parameter> Parameters => _named.Select(n => n.Parameter).ToList();
 
+    /// <summary>Number of trainable values, a tied matrix counted once (the same as <see cref="SequenceModelConfig.ParameterCount"/>).</summary>
     public long ParameterCount => _named.Sum(n => (long)n.Parameter.Value.Length);
 
+    /// <summary>Thread count and SIMD level of the recurrent stack and the decoder; setting it sets theirs. <see cref="Numerics.Compute.SingleThread"/> by default.</summary>
     public Compute Compute
     {
         get => _compute;
@@ -383,6 +414,7 @@ public sealed class SequenceModel
         }
     }
 
+    /// <summary>Sets the gradient of every trainable parameter to zero (gradients accumulate across <see cref="Backward"/> calls).</summary>
     public void ZeroGrad()
     {
         foreach (var (_, p) in _named) p.Grad.Clear();

@@ -12,14 +12,37 @@ namespace Recurrent.Models;
 /// <see cref="Mean"/> / <see cref="Max"/> — the mean or element-wise max over the valid steps only.
 /// </summary>
 [JsonConverter(typeof(JsonStringEnumConverter<Pooling>))]
-public enum Pooling { None, Last, Mean, Max }
+public enum Pooling
+{
+    /// <summary>No pooling: a prediction at every step, [T·B, K] (row t·B + b).</summary>
+    None,
+    /// <summary>The last layer's final hidden states (each sequence's own last step; the reverse direction's at t = 0), one prediction per sequence.</summary>
+    Last,
+    /// <summary>The mean of the output over each sequence's valid steps, one prediction per sequence.</summary>
+    Mean,
+    /// <summary>The element-wise maximum of the output over each sequence's valid steps, one prediction per sequence.</summary>
+    Max,
+}
 
 /// <summary>An extra token input of each step (e.g. a word's suffix or shape), with its own embedding concatenated to the main one.</summary>
+/// <param name="Name">The field's name, used in messages (e.g. "suffix").</param>
+/// <param name="VocabularySize">Number of ids of this field; <see cref="SequenceModelConfig.Validate"/> requires 1..10000000.</param>
+/// <param name="EmbeddingSize">Size of this field's embedding; <see cref="SequenceModelConfig.Validate"/> requires 1..65536.</param>
 public sealed record TokenField(string Name, int VocabularySize, int EmbeddingSize);
 
 /// <summary>The training objective: softmax cross-entropy over classes, or a regression loss.</summary>
 [JsonConverter(typeof(JsonStringEnumConverter<LossKind>))]
-public enum LossKind { CrossEntropy, Mse, Mae, Huber }
+public enum LossKind
+{
+    /// <summary>Softmax cross-entropy over <see cref="SequenceModelConfig.OutputSize"/> classes (PyTorch's cross_entropy); makes the model a classifier.</summary>
+    CrossEntropy,
+    /// <summary>Mean squared error, as PyTorch's nn.MSELoss.</summary>
+    Mse,
+    /// <summary>Mean absolute error, as PyTorch's nn.L1Loss.</summary>
+    Mae,
+    /// <summary>Huber loss with <see cref="SequenceModelConfig.HuberDelta"/> as δ, as PyTorch's nn.HuberLoss.</summary>
+    Huber,
+}
 
 /// <summary>
 /// Shape of a <see cref="SequenceModel"/>: input (token ids through an embedding, or dense
@@ -29,9 +52,13 @@ public enum LossKind { CrossEntropy, Mse, Mae, Huber }
 /// </summary>
 public sealed record SequenceModelConfig
 {
+    /// <summary>The recurrent cell; <see cref="CellType.Lstm"/> by default.</summary>
     public CellType Cell { get; init; } = CellType.Lstm;
+    /// <summary>Hidden units H per layer and direction, 1..65536; 128 by default.</summary>
     public int HiddenSize { get; init; } = 128;
+    /// <summary>Stacked recurrent layers L, 1..64; 1 by default.</summary>
     public int Layers { get; init; } = 1;
+    /// <summary>Whether every layer also runs a reverse direction (D = 2, the head reads D·H values); false by default.</summary>
     public bool Bidirectional { get; init; }
     /// <summary>Dropout on the embedding output, between recurrent layers and before the decoder.</summary>
     public float Dropout { get; init; }
@@ -43,26 +70,35 @@ public sealed record SequenceModelConfig
     public IReadOnlyList<TokenField>? Fields { get; init; }
     /// <summary>Feature input: values per step F (0 for token input).</summary>
     public int FeatureSize { get; init; }
+    /// <summary>What the head reads from the stack's output; <see cref="Pooling.None"/> (a prediction per step) by default.</summary>
     public Pooling Pooling { get; init; }
     /// <summary>Classes (cross-entropy) or regression outputs per prediction (e.g. targets × horizon).</summary>
     public int OutputSize { get; init; }
+    /// <summary>The training objective; <see cref="LossKind.CrossEntropy"/> (a classifier) by default.</summary>
     public LossKind Loss { get; init; } = LossKind.CrossEntropy;
+    /// <summary>δ of the Huber loss (used only by <see cref="LossKind.Huber"/>), a positive finite number; 1 by default.</summary>
     public float HuberDelta { get; init; } = 1f;
     /// <summary>Cross-entropy only: a weight per class (null: all 1), as PyTorch's cross_entropy(weight=…).</summary>
     public float[]? ClassWeights { get; init; }
     /// <summary>The decoder reuses the embedding matrix (needs token input, V outputs and E = D·H).</summary>
     public bool TieWeights { get; init; }
 
+    /// <summary>True for token input (<see cref="VocabularySize"/> &gt; 0), false for feature input.</summary>
     [JsonIgnore]
     public bool HasTokens => VocabularySize > 0;
+    /// <summary>True when the loss is cross-entropy: predictions are logits over classes and batches carry labels, not targets.</summary>
     [JsonIgnore]
     public bool IsClassifier => Loss == LossKind.CrossEntropy;
+    /// <summary>Directions D: 2 when <see cref="Bidirectional"/>, else 1.</summary>
     [JsonIgnore]
     public int Directions => Bidirectional ? 2 : 1;
+    /// <summary>Features per step the stack reads: E plus every field's embedding size for token input, F for feature input.</summary>
     [JsonIgnore]
     public int InputSize => HasTokens ? EmbeddingSize + (Fields?.Sum(f => f.EmbeddingSize) ?? 0) : FeatureSize;
+    /// <summary>Gate blocks G per layer: 4 for LSTM, 3 for GRU, 1 for the vanilla RNNs.</summary>
     [JsonIgnore]
     public int GateCount => Cell switch { CellType.Lstm => 4, CellType.Gru => 3, _ => 1 };
+    /// <summary>The recurrent stack's options derived from this config (cell, <see cref="InputSize"/>, H, L, directions, dropout; biases on).</summary>
     [JsonIgnore]
     public RecurrentOptions StackOptions => new(Cell, InputSize, HiddenSize, Layers, Bidirectional, Dropout);
 

@@ -41,12 +41,17 @@ public sealed record Compute
 
     /// <summary>Threads used by large GEMMs (1 = run on the calling thread only).</summary>
     public int Threads { get; }
+    /// <summary>The SIMD level the GEMMs and cell kernels run with under this Compute; never above <see cref="BestAvailable"/>.</summary>
     public SimdLevel Simd { get; }
 
     /// <summary>
     /// <paramref name="simd"/> null takes <see cref="DefaultSimd"/>; an explicit level may be any level
     /// this CPU supports (the environment cap applies to defaults only).
     /// </summary>
+    /// <param name="threads">Threads for large GEMMs, 1..256 (1 by default: the calling thread only).</param>
+    /// <param name="simd">The SIMD level, or null for <see cref="DefaultSimd"/>.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="threads"/> is outside 1..256, or <paramref name="simd"/> is above <see cref="BestAvailable"/>.</exception>
+    /// <exception cref="InvalidOperationException"><paramref name="simd"/> is null and <c>RECURRENT_SIMD</c> holds an invalid value.</exception>
     public Compute(int threads = 1, SimdLevel? simd = null)
     {
         if (threads < 1 || threads > 256)

@@ -9,6 +9,8 @@ public sealed class Rng
 {
     private ulong _s0, _s1, _s2, _s3;
 
+    /// <summary>A generator whose state is expanded from <paramref name="seed"/> by SplitMix64: the same seed gives the same sequence on every machine.</summary>
+    /// <param name="seed">Any 64-bit value, 0 included.</param>
     public Rng(ulong seed)
     {
         ulong x = seed;
@@ -35,11 +37,15 @@ public sealed class Rng
         (_s0, _s1, _s2, _s3) = (r._s0, r._s1, r._s2, r._s3);
     }
 
+    /// <summary>A copy in the same state: it produces the same sequence as this one, independently of it.</summary>
+    /// <returns>The copy; this generator is unchanged.</returns>
     public Rng Clone() => new(_s0, _s1, _s2, _s3);
 
     /// <summary>A new independent generator derived from this one (advances this one).</summary>
     public Rng Split() => new(NextUInt64());
 
+    /// <summary>The next 64 uniformly random bits (xoshiro256**); every other draw is built on it.</summary>
+    /// <returns>A value uniform over the whole <c>ulong</c> range.</returns>
     public ulong NextUInt64()
     {
         ulong result = ulong.RotateLeft(_s1 * 5, 7) * 9;
@@ -88,11 +94,19 @@ public sealed class Rng
         return Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2 * Math.PI * u2);
     }
 
+    /// <summary>Fills <paramref name="values"/> in order with draws of <see cref="Uniform"/>(lo, hi).</summary>
+    /// <param name="values">The span to overwrite.</param>
+    /// <param name="lo">Lower bound (inclusive).</param>
+    /// <param name="hi">Upper bound (exclusive, up to float rounding).</param>
     public void FillUniform(Span<float> values, float lo, float hi)
     {
         for (int i = 0; i < values.Length; i++) values[i] = Uniform(lo, hi);
     }
 
+    /// <summary>Fills <paramref name="values"/> in order with mean + std·<see cref="NextGaussian"/>(), computed in double and rounded to float.</summary>
+    /// <param name="values">The span to overwrite.</param>
+    /// <param name="mean">Mean of the normal distribution.</param>
+    /// <param name="std">Standard deviation of the normal distribution.</param>
     public void FillGaussian(Span<float> values, float mean, float std)
     {
         for (int i = 0; i < values.Length; i++) values[i] = (float)(mean + std * NextGaussian());

@@ -18,25 +18,34 @@ public sealed class Adam : Optimizer
 {
     private readonly AdamMoments _moments;
 
+    /// <summary>An optimizer with PyTorch's defaults (lr 1e-3, betas (0.9, 0.999), eps 1e-8, no weight decay) and zeroed moments.</summary>
     /// <param name="parameters">The parameters to update.</param>
     /// <param name="lr">Learning rate, &gt; 0.</param>
     /// <param name="beta1">First-moment decay β₁ in [0, 1).</param>
     /// <param name="beta2">Second-moment decay β₂ in [0, 1).</param>
     /// <param name="eps">ε &gt; 0, added to the bias-corrected √v.</param>
     /// <param name="weightDecay">L2 penalty λ ≥ 0, added to the gradient before the moments.</param>
+    /// <exception cref="ArgumentException"><paramref name="parameters"/> is empty, holds null, or has an empty or repeated name.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A hyperparameter is outside its range.</exception>
     public Adam(IReadOnlyList<Parameter> parameters, float lr = 1e-3f, float beta1 = 0.9f, float beta2 = 0.999f, float eps = 1e-8f, float weightDecay = 0)
         : base(parameters, RequirePositive(lr, nameof(lr)))
     {
         _moments = new AdamMoments(this, beta1, beta2, eps, weightDecay);
     }
 
+    /// <summary>First-moment decay β₁, in [0, 1).</summary>
     public float Beta1 => _moments.Beta1;
+    /// <summary>Second-moment decay β₂, in [0, 1).</summary>
     public float Beta2 => _moments.Beta2;
+    /// <summary>ε &gt; 0, added to the bias-corrected √v in the denominator.</summary>
     public float Eps => _moments.Eps;
+    /// <summary>L2 penalty λ ≥ 0: λ·p is added to the gradient before the moments (0: none).</summary>
     public float WeightDecay => _moments.WeightDecay;
 
+    /// <inheritdoc/>
     public override string Kind => "adam";
 
+    /// <inheritdoc/>
     protected override void Update(long step) => _moments.Update(step, LearningRateAsDecimal, decoupled: false);
 }
 
@@ -55,25 +64,34 @@ public sealed class AdamW : Optimizer
 {
     private readonly AdamMoments _moments;
 
+    /// <summary>An optimizer with PyTorch's defaults (lr 1e-3, betas (0.9, 0.999), eps 1e-8, weight decay 0.01) and zeroed moments.</summary>
     /// <param name="parameters">The parameters to update.</param>
     /// <param name="lr">Learning rate, &gt; 0.</param>
     /// <param name="beta1">First-moment decay β₁ in [0, 1).</param>
     /// <param name="beta2">Second-moment decay β₂ in [0, 1).</param>
     /// <param name="eps">ε &gt; 0, added to the bias-corrected √v.</param>
     /// <param name="weightDecay">Decoupled decay λ ≥ 0: each step multiplies p by 1 − lr·λ.</param>
+    /// <exception cref="ArgumentException"><paramref name="parameters"/> is empty, holds null, or has an empty or repeated name.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A hyperparameter is outside its range.</exception>
     public AdamW(IReadOnlyList<Parameter> parameters, float lr = 1e-3f, float beta1 = 0.9f, float beta2 = 0.999f, float eps = 1e-8f, float weightDecay = 1e-2f)
         : base(parameters, RequirePositive(lr, nameof(lr)))
     {
         _moments = new AdamMoments(this, beta1, beta2, eps, weightDecay);
     }
 
+    /// <summary>First-moment decay β₁, in [0, 1).</summary>
     public float Beta1 => _moments.Beta1;
+    /// <summary>Second-moment decay β₂, in [0, 1).</summary>
     public float Beta2 => _moments.Beta2;
+    /// <summary>ε &gt; 0, added to the bias-corrected √v in the denominator.</summary>
     public float Eps => _moments.Eps;
+    /// <summary>Decoupled decay λ ≥ 0: each step first multiplies p by 1 − lr·λ (0: none).</summary>
     public float WeightDecay => _moments.WeightDecay;
 
+    /// <inheritdoc/>
     public override string Kind => "adamw";
 
+    /// <inheritdoc/>
     protected override void Update(long step) => _moments.Update(step, LearningRateAsDecimal, decoupled: true);
 }
 

@@ -25,13 +25,21 @@ public abstract class StepFunctionSchedule : ILearningRateSchedule
 {
     private static readonly IReadOnlyDictionary<string, double> NoState = new Dictionary<string, double>();
 
+    /// <inheritdoc/>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="step"/> is negative.</exception>
     public abstract float LearningRate(long step);
 
     /// <summary>Ignored: this schedule depends only on the step.</summary>
     public void ReportValidation(double loss) { }
 
+    /// <summary>An empty dictionary: this schedule has no state.</summary>
+    /// <returns>An empty, shared dictionary.</returns>
     public IReadOnlyDictionary<string, double> GetState() => NoState;
 
+    /// <summary>Accepts only an empty state, as <see cref="GetState"/> returns.</summary>
+    /// <param name="state">The saved state; must be empty.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="state"/> is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="state"/> has keys.</exception>
     public void SetState(IReadOnlyDictionary<string, double> state)
     {
         ArgumentNullException.ThrowIfNull(state);
@@ -39,6 +47,9 @@ public abstract class StepFunctionSchedule : ILearningRateSchedule
             throw new ArgumentException($"{GetType().Name} has no state, but the saved state has keys: {string.Join(", ", state.Keys)}.", nameof(state));
     }
 
+    /// <summary>Throws unless <paramref name="step"/> ≥ 0; every step function calls it first.</summary>
+    /// <param name="step">The optimizer step asked about.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="step"/> is negative.</exception>
     protected static void CheckStep(long step)
     {
         if (step < 0) throw new ArgumentOutOfRangeException(nameof(step), step, "step must be >= 0.");
@@ -53,10 +64,12 @@ public abstract class StepFunctionSchedule : ILearningRateSchedule
 }
 
 /// <summary>lr(t) = lr.</summary>
+/// <param name="lr">The learning rate of every step, finite and &gt; 0 (checked on construction).</param>
 public sealed class ConstantSchedule(float lr) : StepFunctionSchedule
 {
     private readonly float _lr = CheckLearningRate(lr, nameof(lr));
 
+    /// <inheritdoc/>
     public override float LearningRate(long step)
     {
         CheckStep(step);
@@ -73,9 +86,11 @@ public sealed class StepDecaySchedule : StepFunctionSchedule
     private readonly double _lr, _gamma;
     private readonly long _stepSize;
 
+    /// <summary>A schedule that starts at <paramref name="lr"/> and multiplies it by <paramref name="gamma"/> every <paramref name="stepSize"/> steps.</summary>
     /// <param name="lr">Initial learning rate, &gt; 0.</param>
     /// <param name="stepSize">Steps between decays, ≥ 1.</param>
     /// <param name="gamma">Multiplier per decay, in (0, 1].</param>
+    /// <exception cref="ArgumentOutOfRangeException">An argument is outside its range.</exception>
     public StepDecaySchedule(float lr, long stepSize, float gamma)
     {
         CheckLearningRate(lr, nameof(lr));
@@ -86,6 +101,7 @@ public sealed class StepDecaySchedule : StepFunctionSchedule
         _stepSize = stepSize;
     }
 
+    /// <inheritdoc/>
     public override float LearningRate(long step)
     {
         CheckStep(step);
@@ -107,10 +123,12 @@ public sealed class CosineSchedule : StepFunctionSchedule
     private readonly double _lr, _minLr;
     private readonly long _warmupSteps, _totalSteps;
 
+    /// <summary>A schedule that warms up linearly to <paramref name="lr"/> over <paramref name="warmupSteps"/> steps, then follows a half cosine down to <paramref name="minLr"/> at <paramref name="totalSteps"/>.</summary>
     /// <param name="lr">Peak learning rate, &gt; 0.</param>
     /// <param name="warmupSteps">Steps of linear warm-up, ≥ 0 and ≤ totalSteps.</param>
     /// <param name="totalSteps">Step at which the cosine reaches minLr, ≥ 1.</param>
     /// <param name="minLr">Final learning rate, in [0, lr].</param>
+    /// <exception cref="ArgumentOutOfRangeException">An argument is outside its range.</exception>
     public CosineSchedule(float lr, long warmupSteps, long totalSteps, float minLr = 0)
     {
         CheckLearningRate(lr, nameof(lr));
@@ -125,6 +143,7 @@ public sealed class CosineSchedule : StepFunctionSchedule
         _totalSteps = totalSteps;
     }
 
+    /// <inheritdoc/>
     public override float LearningRate(long step)
     {
         CheckStep(step);
@@ -152,10 +171,12 @@ public sealed class PlateauSchedule : ILearningRateSchedule
     private double _best = double.PositiveInfinity;
     private int _badEvaluations;
 
+    /// <summary>A schedule that starts at <paramref name="lr"/> with no best loss and reduces the rate on plateaus of the reported validation loss.</summary>
     /// <param name="lr">Initial learning rate, &gt; 0.</param>
     /// <param name="factor">Multiplier applied on a plateau, in (0, 1); 0.25 divides by 4.</param>
     /// <param name="patience">Evaluations without improvement tolerated before reducing, ≥ 0 (0: reduce at the first).</param>
     /// <param name="threshold">Relative improvement needed to count, in [0, 1).</param>
+    /// <exception cref="ArgumentOutOfRangeException">An argument is outside its range.</exception>
     public PlateauSchedule(float lr, float factor = 0.25f, int patience = 0, double threshold = 0)
     {
         _lr = StepFunctionSchedule.CheckLearningRate(lr, nameof(lr));
@@ -180,6 +201,12 @@ public sealed class PlateauSchedule : ILearningRateSchedule
     /// <summary>Consecutive evaluations without improvement since the last improvement or reduction.</summary>
     public int BadEvaluations => _badEvaluations;
 
+    /// <summary>
+    /// Records a validation loss: below best·(1 − threshold) it becomes the best and the count of bad
+    /// evaluations restarts; otherwise the count grows, and once it exceeds <c>patience</c> the rate is
+    /// multiplied by <c>factor</c> and the count restarts. NaN counts as no improvement.
+    /// </summary>
+    /// <param name="loss">The validation loss (lower is better).</param>
     public void ReportValidation(double loss)
     {
         if (loss < _best * (1 - _threshold))   // +∞·(1 − threshold) = +∞: the first finite loss improves
@@ -195,6 +222,11 @@ public sealed class PlateauSchedule : ILearningRateSchedule
         }
     }
 
+    /// <summary>
+    /// The state as four numbers: <c>learning_rate</c>, <c>best_loss</c> (0 when there is none),
+    /// <c>has_best_loss</c> (1 or 0) and <c>bad_evaluations</c>.
+    /// </summary>
+    /// <returns>A new dictionary with exactly those keys.</returns>
     public IReadOnlyDictionary<string, double> GetState() => new Dictionary<string, double>
     {
         [LearningRateKey] = _lr,
@@ -203,6 +235,10 @@ public sealed class PlateauSchedule : ILearningRateSchedule
         [BadKey] = _badEvaluations,
     };
 
+    /// <summary>Restores a state from <see cref="GetState"/>; nothing changes unless every value is valid.</summary>
+    /// <param name="state">The four keys <see cref="GetState"/> writes, no others.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="state"/> is null.</exception>
+    /// <exception cref="ArgumentException">A key is missing or unexpected, or a value is invalid (learning rate not a finite positive float32, flag not 0 or 1, best loss not finite, bad evaluations not an integer in [0, patience]).</exception>
     public void SetState(IReadOnlyDictionary<string, double> state)
     {
         ArgumentNullException.ThrowIfNull(state);

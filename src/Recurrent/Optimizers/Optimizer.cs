@@ -25,8 +25,12 @@ public abstract class Optimizer
     private readonly List<(string Name, Tensor[] PerParameter)> _state = [];
     private float _learningRate;
 
+    /// <summary>Takes the parameters (the list is copied; the parameters are updated in place) and the initial learning rate; a subclass then allocates its state with <see cref="CreateState"/>.</summary>
     /// <param name="parameters">The parameters to update; names must be distinct and non-empty (they name the state tensors).</param>
     /// <param name="learningRate">Initial learning rate, &gt; 0 and finite.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="parameters"/> is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="parameters"/> is empty, holds null, or has an empty or repeated name.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="learningRate"/> is not finite and &gt; 0.</exception>
     protected Optimizer(IReadOnlyList<Parameter> parameters, float learningRate)
     {
         ArgumentNullException.ThrowIfNull(parameters);
@@ -47,6 +51,7 @@ public abstract class Optimizer
         LearningRate = RequirePositive(learningRate, nameof(learningRate));
     }
 
+    /// <summary>The parameters this optimizer updates, in the order given to the constructor (a read-only view).</summary>
     public IReadOnlyList<Parameter> Parameters { get; }
 
     /// <summary>

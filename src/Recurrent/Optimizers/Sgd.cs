@@ -19,12 +19,15 @@ public sealed class Sgd : Optimizer
     private readonly Tensor[]? _buffers;
     private readonly float _oneMinusDampening;
 
+    /// <summary>An SGD optimizer; with momentum it allocates one zeroed momentum buffer per parameter.</summary>
     /// <param name="parameters">The parameters to update.</param>
     /// <param name="lr">Learning rate, &gt; 0.</param>
     /// <param name="momentum">Momentum μ in [0, 1); 0 disables momentum (no state).</param>
     /// <param name="nesterov">Nesterov momentum; needs momentum &gt; 0 and dampening 0.</param>
     /// <param name="weightDecay">L2 penalty λ ≥ 0, added to the gradient.</param>
     /// <param name="dampening">Dampening τ in [0, 1] of the momentum buffer's gradient term.</param>
+    /// <exception cref="ArgumentException"><paramref name="parameters"/> is empty, holds null, or has an empty or repeated name.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A hyperparameter is outside its range, or <paramref name="nesterov"/> is set with momentum 0 or dampening other than 0.</exception>
     public Sgd(IReadOnlyList<Parameter> parameters, float lr, float momentum = 0, bool nesterov = false, float weightDecay = 0, float dampening = 0)
         : base(parameters, RequirePositive(lr, nameof(lr)))
     {
@@ -44,13 +47,19 @@ public sealed class Sgd : Optimizer
         if (momentum != 0) _buffers = CreateState("momentum_buffer");
     }
 
+    /// <summary>Momentum μ in [0, 1); 0 means plain SGD (no momentum buffer).</summary>
     public float Momentum { get; }
+    /// <summary>Whether the update uses Nesterov momentum, d = d + μ·b.</summary>
     public bool Nesterov { get; }
+    /// <summary>L2 penalty λ ≥ 0: λ·p is added to the gradient (0: none).</summary>
     public float WeightDecay { get; }
+    /// <summary>Dampening τ in [0, 1]: the momentum buffer adds (1 − τ)·d after the first step.</summary>
     public float Dampening { get; }
 
+    /// <inheritdoc/>
     public override string Kind => "sgd";
 
+    /// <inheritdoc/>
     protected override void Update(long step)
     {
         float negLr = (float)-LearningRateAsDecimal;
