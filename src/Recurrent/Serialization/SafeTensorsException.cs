@@ -51,6 +51,11 @@ public enum SafeTensorsError
 /// </summary>
 public sealed class SafeTensorsException : Exception
 {
+    /// <summary>Creates the exception; the message is "safetensors file '<paramref name="sourceName"/>': <paramref name="detail"/>" (or "safetensors data: …" when no name is known), with line breaks replaced by spaces.</summary>
+    /// <param name="error">Which rule was broken; becomes <see cref="Error"/>.</param>
+    /// <param name="sourceName">The file path or other name of the data, or null when there is none; becomes <see cref="SourceName"/>.</param>
+    /// <param name="detail">What is wrong, in words.</param>
+    /// <param name="innerException">The exception that caused this one (e.g. a JSON or I/O error), or null.</param>
     public SafeTensorsException(SafeTensorsError error, string? sourceName, string detail, Exception? innerException = null)
         : base(FormatMessage(sourceName, detail), innerException)
     {

@@ -97,6 +97,10 @@ public sealed class SafeTensorFile
         return new SafeTensorFile(entries, metadata, bytes[headerEnd..].ToArray(), sourceName);
     }
 
+    /// <summary>Whether the file holds a tensor with this exact (ordinal, case-sensitive) name; <c>__metadata__</c> is not a tensor.</summary>
+    /// <param name="name">The tensor name.</param>
+    /// <returns>True if <paramref name="name"/> is one of <see cref="Names"/>.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="name"/> is null.</exception>
     public bool Contains(string name) => _entries.ContainsKey(name);
 
     /// <summary>The dtype string as stored ("F32", "F64", "I64", ...).</summary>

@@ -7,6 +7,9 @@ using Recurrent.Numerics;
 namespace Recurrent.Serialization;
 
 /// <summary>An extra token field in a <see cref="TorchModelConfig"/> (see <see cref="TokenField"/>).</summary>
+/// <param name="Name">The field's name (JSON key <c>"name"</c>).</param>
+/// <param name="VocabularySize">The field's number of distinct ids, its nn.Embedding's num_embeddings (JSON key <c>"vocabulary_size"</c>, 1..10,000,000).</param>
+/// <param name="EmbeddingSize">The field's embedding width, its nn.Embedding's embedding_dim (JSON key <c>"embedding_size"</c>, 1..65,536).</param>
 public sealed record TorchField(
     [property: JsonPropertyName("name")] string Name,
     [property: JsonPropertyName("vocabulary_size")] int VocabularySize,
@@ -26,23 +29,32 @@ public sealed record TorchField(
 /// </summary>
 public sealed record TorchModelConfig
 {
+    /// <summary>The value of the <c>"format"</c> key that marks a Recurrent PyTorch config: <c>"recurrent-torch-config"</c>.</summary>
     public const string FormatName = "recurrent-torch-config";
+    /// <summary>The config version this build writes and reads (1).</summary>
     public const int FormatVersion = 1;
 
+    /// <summary>The <c>"format"</c> key; must be <see cref="FormatName"/> (the default), otherwise <see cref="ToSequenceModelConfig"/> throws <see cref="FormatException"/>.</summary>
     [JsonPropertyName("format")] public string? Format { get; init; } = FormatName;
+    /// <summary>The <c>"version"</c> key; must be <see cref="FormatVersion"/> (the default), otherwise <see cref="ToSequenceModelConfig"/> throws <see cref="FormatException"/>.</summary>
     [JsonPropertyName("version")] public int Version { get; init; } = FormatVersion;
     /// <summary>Where the model came from (free text, e.g. the PyTorch class); not used.</summary>
     [JsonPropertyName("source")] public string? Source { get; init; }
     /// <summary>PyTorch's nn.RNNBase mode: "LSTM", "GRU", "RNN_TANH" or "RNN_RELU".</summary>
     [JsonPropertyName("cell")] public string Cell { get; init; } = "LSTM";
+    /// <summary>nn.RNNBase's hidden_size: units per layer and direction (1..65536; no default, so it must be given).</summary>
     [JsonPropertyName("hidden_size")] public int HiddenSize { get; init; }
+    /// <summary>nn.RNNBase's num_layers: stacked recurrent layers (1..64, default 1).</summary>
     [JsonPropertyName("num_layers")] public int NumLayers { get; init; } = 1;
+    /// <summary>nn.RNNBase's bidirectional: each layer also runs backwards in time and the two directions' outputs are concatenated (default false).</summary>
     [JsonPropertyName("bidirectional")] public bool Bidirectional { get; init; }
     /// <summary>Training-time dropout (embedding, between layers, before the decoder); no effect on inference.</summary>
     [JsonPropertyName("dropout")] public float Dropout { get; init; }
     /// <summary>Token input: nn.Embedding's num_embeddings (0 for feature input).</summary>
     [JsonPropertyName("vocabulary_size")] public int VocabularySize { get; init; }
+    /// <summary>Token input: nn.Embedding's embedding_dim (1..65536; 0 for feature input).</summary>
     [JsonPropertyName("embedding_size")] public int EmbeddingSize { get; init; }
+    /// <summary>Token input: extra token fields, each embedded (as <c>fields.{i}.weight</c>) and concatenated after the main embedding in this order; null or absent for none.</summary>
     [JsonPropertyName("fields")] public IReadOnlyList<TorchField>? Fields { get; init; }
     /// <summary>Feature input: values per step (0 for token input).</summary>
     [JsonPropertyName("feature_size")] public int FeatureSize { get; init; }
@@ -119,6 +131,9 @@ public sealed record TorchModelConfig
 }
 
 /// <summary>What <see cref="TorchModel.Import"/> built: the model, the key report, and what it adjusted on the way (one note each).</summary>
+/// <param name="Model">The model built from the config, with the file's weights loaded.</param>
+/// <param name="Report">The state-dict keys that were missing, unexpected or mis-shaped (all empty after a strict import).</param>
+/// <param name="Notes">One line per adjustment made while importing (a removed key prefix, a dropped tied <c>decoder.weight</c>, a normalisation buffer not in the file); empty when none was needed.</param>
 public sealed record TorchImportResult(SequenceModel Model, StateDictReport Report, IReadOnlyList<string> Notes);
 
 /// <summary>

@@ -9,15 +9,23 @@ namespace Recurrent.Tasks;
 /// elsewhere. The target, read after the last step, is the sum of the two marked values.
 /// Always predicting 1.0 (the mean of the sum) gives MSE Var(U₁ + U₂) = 2/12 ≈ 0.1667.
 /// </summary>
+/// <param name="length">T, the number of time steps, 2..100,000 (otherwise <see cref="ArgumentOutOfRangeException"/>).</param>
 public sealed class AddingProblem(int length) : SequenceTask(length, minimumLength: 2)
 {
+    /// <summary>"adding".</summary>
     public override string Name => "adding";
+    /// <summary>2: the value, uniform in [0, 1), and the marker, 1 at the two summed steps and 0 elsewhere.</summary>
     public override int InputSize => 2;
+    /// <summary>1: the predicted sum.</summary>
     public override int OutputSize => 1;
+    /// <summary><see cref="TaskKind.Regression"/>, scored by mean squared error.</summary>
     public override TaskKind Kind => TaskKind.Regression;
+    /// <summary>1/6 ≈ 0.1667, the MSE of always predicting 1.0 (the variance of the sum of two U[0, 1) values).</summary>
     public override double BaselineLoss => 1.0 / 6.0;
+    /// <inheritdoc/>
     public override string BaselineDescription => "always predict 1.0";
 
+    /// <inheritdoc/>
     protected override void Fill(TaskBatch batch, int row, Rng rng)
     {
         int T = Length, B = batch.BatchSize, half = T / 2;

@@ -12,6 +12,11 @@ namespace Recurrent.Tasks;
 /// </summary>
 public sealed class CopyTask : SequenceTask
 {
+    /// <summary>Creates a copy task of total length <paramref name="length"/>.</summary>
+    /// <param name="length">T, the number of time steps, 3..100,000.</param>
+    /// <param name="symbols">How many symbols to copy, at least 1 (default 5); reduced to ⌊(T − 1)/2⌋ when T is too short for it (see <see cref="Symbols"/>).</param>
+    /// <param name="alphabet">K, the number of distinct symbols, 2..1000 (default 8).</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="length"/>, <paramref name="symbols"/> or <paramref name="alphabet"/> is out of range.</exception>
     public CopyTask(int length, int symbols = 5, int alphabet = 8) : base(length, minimumLength: 3)
     {
         if (symbols < 1) throw new ArgumentOutOfRangeException(nameof(symbols), symbols, "The number of symbols to copy must be at least 1.");
@@ -26,17 +31,27 @@ public sealed class CopyTask : SequenceTask
     /// <summary>K, the number of distinct symbols.</summary>
     public int Alphabet { get; }
 
+    /// <summary>The input category of a blank step (no symbol): K, one past the last symbol.</summary>
     public int Blank => Alphabet;
+    /// <summary>The input category of the delimiter that says "now repeat", shown at step T − S − 1: K + 1.</summary>
     public int Delimiter => Alphabet + 1;
 
+    /// <summary>"copy".</summary>
     public override string Name => "copy";
+    /// <summary>K + 2: one-hot over the K symbols, <see cref="Blank"/> and <see cref="Delimiter"/>.</summary>
     public override int InputSize => Alphabet + 2;
+    /// <summary>K: the model names one of the symbols at each readout step.</summary>
     public override int OutputSize => Alphabet;
+    /// <summary><see cref="TaskKind.Classification"/>, scored by cross-entropy.</summary>
     public override TaskKind Kind => TaskKind.Classification;
+    /// <summary>S (<see cref="Symbols"/>): the model repeats the symbols during the last S steps.</summary>
     public override int ReadoutSteps => Symbols;
+    /// <summary>ln K, the cross-entropy of guessing uniformly among the K symbols.</summary>
     public override double BaselineLoss => Math.Log(Alphabet);
+    /// <inheritdoc/>
     public override string BaselineDescription => $"guess uniformly among {Alphabet} symbols";
 
+    /// <inheritdoc/>
     protected override void Fill(TaskBatch batch, int row, Rng rng)
     {
         int T = Length, B = batch.BatchSize, S = Symbols, V = InputSize;

@@ -4,7 +4,13 @@ using Recurrent.Numerics;
 namespace Recurrent.Tasks;
 
 /// <summary>What a task's targets are: real numbers scored by mean squared error, or classes scored by cross-entropy.</summary>
-public enum TaskKind { Regression, Classification }
+public enum TaskKind
+{
+    /// <summary>Real-valued targets, <see cref="SequenceTask.OutputSize"/> per readout step, scored by mean squared error.</summary>
+    Regression,
+    /// <summary>Class-id targets in 0..<see cref="SequenceTask.OutputSize"/> − 1, one per readout step, scored by softmax cross-entropy.</summary>
+    Classification,
+}
 
 /// <summary>
 /// A generated long-range benchmark: every batch is drawn from a seeded <see cref="Rng"/>,
@@ -14,6 +20,10 @@ public enum TaskKind { Regression, Classification }
 /// </summary>
 public abstract class SequenceTask
 {
+    /// <summary>Sets the sequence length shared by every batch the task draws.</summary>
+    /// <param name="length">T, the number of time steps of every sequence; <paramref name="minimumLength"/>..100,000.</param>
+    /// <param name="minimumLength">The shortest length the derived task can be posed at.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="length"/> is below <paramref name="minimumLength"/> or above 100,000.</exception>
     protected SequenceTask(int length, int minimumLength)
     {
         if (length < minimumLength || length > 100_000)
@@ -27,11 +37,13 @@ public abstract class SequenceTask
     /// <summary>T, the number of time steps of every sequence.</summary>
     public int Length { get; }
 
+    /// <summary>Input values per time step (the last dimension of <see cref="TaskBatch.Inputs"/>, and the model's feature size).</summary>
     public abstract int InputSize { get; }
 
     /// <summary>Regression: values per readout step. Classification: number of classes.</summary>
     public abstract int OutputSize { get; }
 
+    /// <summary>Whether the targets are regression values (MSE) or class ids (cross-entropy); decides the model's loss and which of <see cref="TaskBatch.Targets"/> and <see cref="TaskBatch.Labels"/> is filled.</summary>
     public abstract TaskKind Kind { get; }
 
     /// <summary>R, the number of final time steps the loss reads (1 for adding and first-token).</summary>
@@ -126,8 +138,13 @@ public abstract class SequenceTask
 /// inputs (row r·B + b is sequence b at time T − R + r): regression values [R·B, out] in
 /// <see cref="Targets"/>, or class ids [R·B] in <see cref="Labels"/>.
 /// </summary>
+/// <param name="Inputs">The inputs, time-major [T, B, <see cref="SequenceTask.InputSize"/>].</param>
+/// <param name="Targets">Regression tasks: the readout targets, R·B·out values, row-major [R·B, out]; empty for classification tasks.</param>
+/// <param name="Labels">Classification tasks: the readout class ids, R·B of them; empty for regression tasks.</param>
 public sealed record TaskBatch(Tensor Inputs, float[] Targets, int[] Labels)
 {
+    /// <summary>T, the number of time steps (the first dimension of <see cref="Inputs"/>).</summary>
     public int Length => Inputs.Dim(0);
+    /// <summary>B, the number of sequences (the second dimension of <see cref="Inputs"/>).</summary>
     public int BatchSize => Inputs.Dim(1);
 }

@@ -6,12 +6,25 @@ using Recurrent.Training;
 namespace Recurrent.Tasks;
 
 /// <summary>The optimizer of <see cref="TaskTrainer"/>: Adam (PyTorch defaults), or plain SGD (θ ← θ − lr·g), whose step grows with the gradient.</summary>
-public enum TaskOptimizer { Adam, Sgd }
+public enum TaskOptimizer
+{
+    /// <summary>Adam with PyTorch's defaults apart from the learning rate (β₁ = 0.9, β₂ = 0.999, ε = 1e-8, no weight decay).</summary>
+    Adam,
+    /// <summary>Plain SGD without momentum: θ ← θ − lr·g.</summary>
+    Sgd,
+}
 
 /// <summary>How to train a task model (<see cref="SequenceTask.CreateModel"/>): steps of Adam or SGD on fresh batches, optional clipping by global norm.</summary>
+/// <param name="Steps">Number of updates, 0..10,000,000; each draws a fresh batch.</param>
+/// <param name="BatchSize">Sequences per batch, 1..65,536 (default 32).</param>
+/// <param name="LearningRate">The optimizer's learning rate, positive and finite (default 1e-3).</param>
+/// <param name="ClipNorm">Clip the gradients so that their global L2 norm is at most this (positive, finite); null (the default) for no clipping.</param>
+/// <param name="Optimizer">Adam (the default) or plain SGD.</param>
 public sealed record TaskTrainingOptions(int Steps, int BatchSize = 32, float LearningRate = 1e-3f, double? ClipNorm = null,
     TaskOptimizer Optimizer = TaskOptimizer.Adam)
 {
+    /// <summary>Checks the ranges given for the parameters above.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><see cref="Steps"/>, <see cref="BatchSize"/>, <see cref="LearningRate"/> or <see cref="ClipNorm"/> is out of range; the message names the first.</exception>
     public void Validate()
     {
         if (Steps < 0 || Steps > 10_000_000) throw new ArgumentOutOfRangeException(nameof(Steps), Steps, "Steps must be between 0 and 10000000.");
@@ -22,9 +35,15 @@ public sealed record TaskTrainingOptions(int Steps, int BatchSize = 32, float Le
 }
 
 /// <summary>One update: the batch's loss (before the update), its accuracy (NaN for regression) and the global gradient norm before clipping.</summary>
+/// <param name="Step">The step's 0-based number.</param>
+/// <param name="Loss">The batch's mean loss at the readouts, before the update.</param>
+/// <param name="Accuracy">Classification: the fraction of readouts classified correctly, 0..1; NaN for regression.</param>
+/// <param name="GradientNorm">The global L2 norm of all parameter gradients, before clipping.</param>
 public readonly record struct TaskTrainingStep(int Step, double Loss, double Accuracy, double GradientNorm);
 
 /// <summary>The steps taken; <see cref="DivergedAt"/> is the step whose loss or gradient was not finite (training stopped there), or null.</summary>
+/// <param name="Steps">The recorded steps, in order, one per completed update (when training diverged, see <see cref="DivergedAt"/>).</param>
+/// <param name="DivergedAt">The 0-based number of the step at which training stopped because the loss or gradient norm was not finite; null when every step completed.</param>
 public sealed record TaskTrainingResult(IReadOnlyList<TaskTrainingStep> Steps, int? DivergedAt);
 
 /// <summary>
@@ -35,6 +54,7 @@ public sealed record TaskTrainingResult(IReadOnlyList<TaskTrainingStep> Steps, i
 /// </summary>
 public static class TaskTrainer
 {
+    /// <summary>Trains <paramref name="model"/> on <paramref name="task"/> for <see cref="TaskTrainingOptions.Steps"/> updates, each on a freshly drawn batch; stops early at the first non-finite loss or gradient norm.</summary>
     /// <param name="model">A model from <see cref="SequenceTask.CreateModel"/>, trained in place.</param>
     /// <param name="task">Draws the batches.</param>
     /// <param name="options">Steps, batch size, learning rate, clipping.</param>
@@ -42,6 +62,9 @@ public static class TaskTrainer
     /// <param name="afterStep">Called after every step, with the gradients of that step still in place (clipped); the recorder of <see cref="HiddenGradientRecorder"/> holds its ‖dL/dh_t‖.</param>
     /// <param name="beforeStep">Called with the step number before each step's batch is drawn: the place to probe the model
     /// (e.g. <see cref="GradientProbe"/>), since that step zeroes the gradients afterwards.</param>
+    /// <returns>The recorded steps and, when training diverged, the step at which it stopped.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="model"/>, <paramref name="task"/>, <paramref name="options"/> or <paramref name="data"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="options"/> is out of range (see <see cref="TaskTrainingOptions.Validate"/>).</exception>
     public static TaskTrainingResult Train(SequenceModel model, SequenceTask task, TaskTrainingOptions options, Rng data, Action<TaskTrainingStep>? afterStep = null,
         Action<int>? beforeStep = null)
     {
@@ -81,6 +104,9 @@ public static class TaskTrainer
     }
 
     /// <summary>Loss and accuracy (NaN for regression) of <paramref name="model"/> on <paramref name="batch"/>, without gradients.</summary>
+    /// <param name="model">The model to score; no gradients are computed and no weights change.</param>
+    /// <param name="batch">A batch, e.g. from <see cref="SequenceTask.Sample"/>.</param>
+    /// <returns>The mean loss over the scored steps and, for a classifier, the fraction of them classified correctly.</returns>
     public static TaskLoss Evaluate(SequenceModel model, SequenceBatch batch)
     {
         var loss = model.Loss(model.Forward(batch), batch, backward: false);
@@ -100,4 +126,6 @@ public static class TaskTrainer
 }
 
 /// <summary>Loss of one batch, and for classification the fraction of readouts classified correctly (NaN for regression).</summary>
+/// <param name="Loss">The batch's mean loss.</param>
+/// <param name="Accuracy">Classification: the fraction of scored steps classified correctly, 0..1; NaN for regression.</param>
 public readonly record struct TaskLoss(double Loss, double Accuracy);

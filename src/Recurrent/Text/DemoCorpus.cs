@@ -20,6 +20,7 @@ public static class DemoCorpus
         ("farmer", "farmers"), ("bird", "birds"), ("child", "children"), ("king", "kings"), ("horse", "horses"),
     ];
 
+    /// <summary>Nouns of the prepositional phrases ("near the rivers"), (singular, plural) pairs; never the subject.</summary>
     public static readonly (string One, string Many)[] PlaceNouns =
     [
         ("river", "rivers"), ("house", "houses"), ("tree", "trees"), ("school", "schools"), ("hill", "hills"),
@@ -31,14 +32,18 @@ public static class DemoCorpus
         ("runs", "run"), ("sleeps", "sleep"), ("sings", "sing"), ("waits", "wait"), ("laughs", "laugh"), ("barks", "bark"),
     ];
 
+    /// <summary>Verbs of the relative clauses ("that the girl sees"), (agrees with singular, agrees with plural); they agree with the clause's own noun, not the subject.</summary>
     public static readonly (string One, string Many)[] TransitiveVerbs =
     [
         ("sees", "see"), ("likes", "like"), ("follows", "follow"), ("knows", "know"),
     ];
 
+    /// <summary>Adjectives, one of which precedes the subject noun in about a third of the sentences.</summary>
     public static readonly string[] Adjectives = ["old", "small", "happy", "quiet", "clever"];
+    /// <summary>Prepositions that open a prepositional phrase after the subject.</summary>
     public static readonly string[] Prepositions = ["near", "behind", "beside"];
 
+    /// <summary>A one-line description of the corpus (a noun phrase, lower case, with an example sentence), as <c>recurrent demo</c> prints it.</summary>
     public const string Description =
         "a generated corpus of English-like sentences whose verb agrees with a subject across a relative clause or prepositional phrase " +
         "(\"the dogs that the girl sees run .\")";

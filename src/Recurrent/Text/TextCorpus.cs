@@ -62,13 +62,21 @@ public sealed class LanguageModelBatches
 {
     private readonly int[] _ids;
 
+    /// <summary>B, the number of parallel streams (the batch size of every window).</summary>
     public int Batch { get; }
     /// <summary>Window length T: the requested one, or a whole stream when that is shorter.</summary>
     public int Bptt { get; }
     /// <summary>Ids per stream.</summary>
     public int StreamLength { get; }
+    /// <summary>The number of windows, ⌈(<see cref="StreamLength"/> − 1) / <see cref="Bptt"/>⌉: every id of a stream but its last is an input once.</summary>
     public int WindowCount { get; }
 
+    /// <summary>Cuts <paramref name="ids"/> into <paramref name="batch"/> streams of <c>ids.Length / batch</c> ids each.</summary>
+    /// <param name="ids">The token ids of the whole text, in order; kept by reference, not copied.</param>
+    /// <param name="batch">B, the number of parallel streams, at least 1.</param>
+    /// <param name="bptt">The requested window length T, at least 1; reduced to <see cref="StreamLength"/> − 1 when the streams are shorter.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="batch"/> or <paramref name="bptt"/> is below 1.</exception>
+    /// <exception cref="ArgumentException">The streams would hold fewer than 2 ids each.</exception>
     public LanguageModelBatches(int[] ids, int batch, int bptt)
     {
         if (batch < 1) throw new ArgumentOutOfRangeException(nameof(batch), batch, "Batch size must be at least 1.");

@@ -14,15 +14,23 @@ public sealed class CheckpointException(string message, Exception? inner = null)
 /// <summary>Where a run stands: everything besides tensors that exact resume needs.</summary>
 public sealed record TrainingProgressState
 {
+    /// <summary>Epochs completed, which is also the 0-based index of the epoch in progress.</summary>
     public int Epoch { get; init; }
+    /// <summary>Batches of the current epoch already trained on: the index of the next batch (0 at an epoch's start).</summary>
     public int Window { get; init; }
+    /// <summary>Training steps taken so far in the whole run (the <c>step</c> of <c>metrics.jsonl</c> and of reports).</summary>
     public long Step { get; init; }
+    /// <summary>Tokens trained on so far in the whole run: the time steps of every sequence of every batch, up to each sequence's length.</summary>
     public long Tokens { get; init; }
+    /// <summary>The validation loss at the best evaluation so far by the monitored metric (the training loss when there is no validation data); infinity before the first evaluation.</summary>
     public double BestValidLoss { get; init; } = double.PositiveInfinity;
     /// <summary>The best value of the monitored metric so far, as "lower is better" (the loss, or minus the accuracy).</summary>
     public double BestScore { get; init; } = double.PositiveInfinity;
+    /// <summary>Evaluations in a row since the monitored metric last improved (0 right after an improvement); early stopping compares it with <see cref="TrainingOptions.StopPatience"/>.</summary>
     public int EvaluationsWithoutImprovement { get; init; }
+    /// <summary>Training time in seconds up to the last evaluation, summed over the run and any resumed runs.</summary>
     public double ElapsedSeconds { get; init; }
+    /// <summary>Optimizer updates made so far: the step count that the learning-rate schedule and the optimizer's state (e.g. Adam's bias correction) resume from.</summary>
     public long OptimizerSteps { get; init; }
     /// <summary>Batches per epoch of the data the run was trained on (0: not recorded); resume refuses other data.</summary>
     public int BatchesPerEpoch { get; init; }
@@ -52,27 +60,45 @@ public sealed record TrainingProgressState
 /// </summary>
 public sealed class Checkpoint
 {
+    /// <summary>The <c>"format"</c> metadata entry that marks a Recurrent checkpoint: <c>"recurrent-checkpoint"</c>.</summary>
     public const string FormatName = "recurrent-checkpoint";
+    /// <summary>The version <see cref="Save"/> writes (2); <see cref="Load"/> reads versions 1 and 2.</summary>
     public const int FormatVersion = 2;
 
+    /// <summary>The configuration of the trained model, saved as JSON in the <c>"model"</c> metadata entry.</summary>
     public required SequenceModelConfig Model { get; init; }
     /// <summary>What the run needs besides tensors, saved as it is: "vocabulary" (token models), "labels" (classes), …</summary>
     public IReadOnlyDictionary<string, string> Metadata { get; init; } = new Dictionary<string, string>();
     /// <summary>The vocabulary JSON of a token model (see <see cref="Text.Vocabulary.ToJson"/>).</summary>
     public string VocabularyJson => Metadata.TryGetValue("vocabulary", out var v) ? v : throw new CheckpointException("This checkpoint has no vocabulary (its model reads features, not tokens).");
+    /// <summary>The options the run was trained with, saved as JSON in the <c>"training"</c> metadata entry; a resumed run may change only some of them.</summary>
     public required TrainingOptions Training { get; init; }
+    /// <summary>Where the run stands (epoch, batch, step, best loss, …), saved as JSON in the <c>"progress"</c> metadata entry.</summary>
     public required TrainingProgressState Progress { get; init; }
+    /// <summary>The model's state dict (parameters and buffers by their PyTorch names, see <see cref="SequenceModel.StateDict"/>), stored as tensors <c>model.&lt;name&gt;</c>.</summary>
     public required IReadOnlyDictionary<string, Tensor> Weights { get; init; }
+    /// <summary>The optimizer's state tensors (e.g. Adam's moments) by name, stored as tensors <c>optimizer.&lt;name&gt;</c>; empty by default.</summary>
     public IReadOnlyDictionary<string, Tensor> OptimizerState { get; init; } = new Dictionary<string, Tensor>();
+    /// <summary>The learning-rate schedule's state as named numbers, saved as JSON in the <c>"schedule"</c> metadata entry; empty by default.</summary>
     public IReadOnlyDictionary<string, double> ScheduleState { get; init; } = new Dictionary<string, double>();
+    /// <summary>The training RNG's state, four 64-bit words (see <see cref="Rng"/>), saved as comma-separated hex in the <c>"rng"</c> metadata entry; empty by default, which resume refuses.</summary>
     public ulong[] RngState { get; init; } = [];
+    /// <summary>The hidden state h [layers·directions, B, H] carried between batches of a stateful run (a language model's streams), stored as tensor <c>state.h</c>; null when none is carried.</summary>
     public Tensor? StateH { get; init; }
+    /// <summary>The carried LSTM cell state c [layers·directions, B, H], stored as tensor <c>state.c</c>; null for other cells or when no state is carried.</summary>
     public Tensor? StateC { get; init; }
 
     private const string MetadataPrefix = "meta.";
 
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = false, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
+    /// <summary>
+    /// Writes the checkpoint to <paramref name="path"/> as a safetensors file, atomically (temporary file, flush, rename):
+    /// the tensors in float32 and everything else in <c>__metadata__</c> (format, version, JSON entries,
+    /// <see cref="Metadata"/> under <c>meta.&lt;key&gt;</c>, and a SHA-256 checksum).
+    /// </summary>
+    /// <param name="path">The file to write (by convention <c>best.ckpt</c> or <c>latest.ckpt</c>); an existing file is replaced.</param>
+    /// <exception cref="IOException">The file cannot be written.</exception>
     public void Save(string path)
     {
         var tensors = new List<KeyValuePair<string, Tensor>>();
@@ -95,6 +121,13 @@ public sealed class Checkpoint
         SafeTensors.Save(path, tensors, meta);
     }
 
+    /// <summary>
+    /// Reads a checkpoint written by <see cref="Save"/> (format version 1 or 2) and verifies its checksum and its
+    /// model config, training options and progress. The weights are not yet put into a model: see <see cref="CreateModel"/>.
+    /// </summary>
+    /// <param name="path">The checkpoint file.</param>
+    /// <returns>The checkpoint, with <see cref="Metadata"/> holding the <c>meta.*</c> entries without their prefix.</returns>
+    /// <exception cref="CheckpointException">The file does not exist, cannot be read, is not a valid safetensors file, is not a Recurrent checkpoint or of an unknown version, fails its checksum, or has missing or invalid metadata.</exception>
     public static Checkpoint Load(string path)
     {
         if (!File.Exists(path)) throw new CheckpointException($"Checkpoint '{path}' does not exist.");

@@ -14,11 +14,13 @@ namespace Recurrent.Training;
 /// </summary>
 public sealed class RunDirectory : IDisposable
 {
+    /// <summary>The lock file's name inside the directory, <c>run.lock</c>; it holds the lines <c>pid …</c>, <c>started …</c> (the process start time, ISO 8601) and <c>host …</c> of the process that holds the directory.</summary>
     public const string LockFile = "run.lock";
 
     private readonly FileStream _lock;
     private bool _released;
 
+    /// <summary>The directory held, as given to <see cref="Acquire"/>.</summary>
     public string Path { get; }
 
     private RunDirectory(string path, FileStream lockStream)
@@ -103,6 +105,7 @@ public sealed class RunDirectory : IDisposable
         }
     }
 
+    /// <summary>Releases the lock: closes and deletes <see cref="LockFile"/>. Calling it again does nothing.</summary>
     public void Dispose()
     {
         if (_released) return;

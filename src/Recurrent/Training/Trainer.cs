@@ -52,8 +52,11 @@ public sealed class TrainingDivergedException(string message) : Exception(messag
 /// </summary>
 public sealed class Trainer
 {
+    /// <summary>The checkpoint of the best evaluation so far by the monitored metric, in the output directory: <c>best.ckpt</c>.</summary>
     public const string BestFile = "best.ckpt";
+    /// <summary>The checkpoint of the latest evaluation, the one to resume from, in the output directory: <c>latest.ckpt</c>.</summary>
     public const string LatestFile = "latest.ckpt";
+    /// <summary>The metrics log in the output directory, <c>metrics.jsonl</c>: one JSON object per evaluation (step, epoch, window, tokens, train_loss, valid_loss, valid_ppl, valid_accuracy, lr, tokens_per_second, elapsed_seconds; non-finite values as null).</summary>
     public const string MetricsFile = "metrics.jsonl";
 
     /// <summary>A training loss above this many times max(1, the first loss of this run) counts as divergence.</summary>
@@ -75,10 +78,14 @@ public sealed class Trainer
     /// <summary>Test hook: runs between the writes of an evaluation (after "metrics", "best", "latest"), to inject faults.</summary>
     internal Action<string>? AfterWrite { get; set; }
 
+    /// <summary>The model being trained, in place.</summary>
     public SequenceModel Model => _model;
+    /// <summary>Where the run stands now (epoch, batch, step, best loss, …); a new value after every step.</summary>
     public TrainingProgressState Progress => _progress;
+    /// <summary>The options this trainer runs with (validated when it was created).</summary>
     public TrainingOptions Options => _options;
 
+    /// <summary>A trainer for a new run (see <see cref="Resume"/> to continue a saved one): creates the optimizer and schedule and checks that training fits in memory.</summary>
     /// <param name="model">Trained in place.</param>
     /// <param name="train">The training batches.</param>
     /// <param name="valid">The validation batches (null: no validation; checkpoints are still written at each epoch's end).</param>
@@ -307,6 +314,8 @@ public sealed class Trainer
         return new Evaluation(mean, count, model.Config.IsClassifier && count > 0 ? (double)correct / count : null);
     }
 
+    /// <summary>A snapshot of the whole run as it stands now: model config, metadata, options, progress, weights, optimizer and schedule state, RNG state and the carried hidden state (what <see cref="Run"/> saves as best.ckpt and latest.ckpt). The weights and the carried state are live views, not copies: save the checkpoint before the next step.</summary>
+    /// <returns>The checkpoint, ready for <see cref="Checkpoint.Save"/>.</returns>
     public Checkpoint MakeCheckpoint() => new()
     {
         Model = _model.Config,

@@ -34,16 +34,24 @@ public interface ITrainingData
 /// Language-model data: the ids laid out as B parallel streams cut into windows of T steps, as
 /// PyTorch's word_language_model; each window's labels are its inputs shifted by one.
 /// </summary>
+/// <param name="ids">The token ids of the whole text, in order (kept by reference).</param>
+/// <param name="batch">B, the number of parallel streams, at least 1; each stream needs at least 2 ids.</param>
+/// <param name="bptt">T, the window length in steps, at least 1 (shortened to fit short streams, see <see cref="LanguageModelBatches.Bptt"/>).</param>
 public sealed class TokenStream(int[] ids, int batch, int bptt) : ITrainingData
 {
     private readonly LanguageModelBatches _windows = new(ids, batch, bptt);
 
     private string? _fingerprint;
 
+    /// <summary>The number of windows per epoch (<see cref="LanguageModelBatches.WindowCount"/>); every epoch serves the same windows in order.</summary>
     public int BatchCount => _windows.WindowCount;
+    /// <summary>Always true: window w + 1 continues the streams of window w, so the state is carried.</summary>
     public bool CarriesState => true;
+    /// <summary>B, the number of parallel streams.</summary>
     public int Batch => _windows.Batch;
+    /// <summary>(B, T): every window has B streams and at most T steps.</summary>
     public (int Batch, int Steps) LargestBatch => (_windows.Batch, _windows.Bptt);
+    /// <summary>SHA-256 of the ids as lowercase hex (computed once, on first use).</summary>
     public string Fingerprint => _fingerprint ??= DataFingerprint.Of(ids);
 
     /// <summary>Evaluation streams: <paramref name="batch"/> streams, fewer when the ids are too short for that many (each stream needs 2 ids).</summary>
@@ -53,6 +61,11 @@ public sealed class TokenStream(int[] ids, int batch, int bptt) : ITrainingData
         return new TokenStream(ids, batch, bptt);
     }
 
+    /// <summary>Window <paramref name="index"/>: T·B input ids, time-major (index t·B + b), with the next id of each stream as the label; the last window may be shorter.</summary>
+    /// <param name="epoch">Ignored: every epoch serves the same windows.</param>
+    /// <param name="index">The window, 0..<see cref="BatchCount"/> − 1.</param>
+    /// <returns>A token batch with <see cref="SequenceBatch.Labels"/> set and no padding.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="index"/> is out of range.</exception>
     public SequenceBatch GetBatch(int epoch, int index)
     {
         var inputs = new int[_windows.Bptt * _windows.Batch];
@@ -70,12 +83,17 @@ public sealed class TokenStream(int[] ids, int batch, int bptt) : ITrainingData
 /// </summary>
 public sealed record SequenceExample
 {
+    /// <summary>Token input: one token id per step (the sequence's length is its length); null for a feature example.</summary>
     public int[]? Ids { get; init; }
     /// <summary>Extra token fields (see <see cref="TokenField"/>): per field, one id per step.</summary>
     public int[][]? Fields { get; init; }
+    /// <summary>Feature input: length·F values, row-major [length, F]; null for a token example.</summary>
     public float[]? Features { get; init; }
+    /// <summary>Sequence classification: the class id, 0..K − 1; <see cref="SoftmaxCrossEntropy.Ignore"/> (the default, −1) when the example has no class (it then does not count in the loss).</summary>
     public int Label { get; init; } = SoftmaxCrossEntropy.Ignore;
+    /// <summary>Tagging: one class id per step (as many as the sequence's steps); null for other tasks.</summary>
     public int[]? Tags { get; init; }
+    /// <summary>Regression: K values for the sequence, or length·K (K per step, in step order) for a per-step head; null for other tasks.</summary>
     public float[]? Target { get; init; }
 }
 
@@ -101,12 +119,19 @@ public sealed class SequenceDataset : ITrainingData
 
     private string? _fingerprint;
 
+    /// <summary>F, the values per step of feature examples; 0 when the examples hold token ids.</summary>
     public int FeatureSize { get; }
+    /// <summary>K, the regression values per prediction (not used for class labels or tags).</summary>
     public int OutputSize { get; }
+    /// <summary>Whether regression targets are given per step (length·K each) rather than per sequence (K each).</summary>
     public bool TargetsPerStep { get; }
+    /// <summary>The number of examples.</summary>
     public int Count => _examples.Count;
+    /// <summary>Batches per epoch, ⌈<see cref="Count"/> / batch size⌉.</summary>
     public int BatchCount { get; }
+    /// <summary>Always false: the batches hold independent sequences, each starting from a zero state.</summary>
     public bool CarriesState => false;
+    /// <summary>The examples as given to the constructor, in their original order (the indices of <see cref="IndicesOf"/>).</summary>
     public IReadOnlyList<SequenceExample> Examples => _examples;
 
     /// <summary>
@@ -119,6 +144,7 @@ public sealed class SequenceDataset : ITrainingData
         init => field = value >= 0f && value < 1f ? value : throw new ArgumentOutOfRangeException(nameof(TokenDropout), value, "Token dropout must be in [0, 1).");
     }
 
+    /// <summary>Checks the examples and sizes the epoch (<see cref="BatchCount"/> = ⌈examples / <paramref name="batchSize"/>⌉); the examples are kept by reference, and batches are padded when served.</summary>
     /// <param name="examples">The examples (all token ids, or all features with <paramref name="featureSize"/> values per step).</param>
     /// <param name="batchSize">Sequences per batch (the last batch of an epoch may be smaller).</param>
     /// <param name="shuffle">Shuffle and bucket per epoch (training), or serve in length order (evaluation).</param>
@@ -126,6 +152,8 @@ public sealed class SequenceDataset : ITrainingData
     /// <param name="featureSize">F for feature examples; 0 for token ids.</param>
     /// <param name="outputSize">Regression values per prediction K (ignored for classes).</param>
     /// <param name="targetsPerStep">Regression targets per step (length·K each) rather than per sequence.</param>
+    /// <exception cref="ArgumentException"><paramref name="examples"/> is empty, or an example is empty, holds both or neither of ids and features (or not the kind <paramref name="featureSize"/> says), or has a tag count unlike its length.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="batchSize"/> is outside 1..65536.</exception>
     public SequenceDataset(IReadOnlyList<SequenceExample> examples, int batchSize, bool shuffle, ulong seed = 1, int featureSize = 0, int outputSize = 1, bool targetsPerStep = false)
     {
         ArgumentNullException.ThrowIfNull(examples);
@@ -152,10 +180,22 @@ public sealed class SequenceDataset : ITrainingData
         LargestBatch = (Math.Min(batchSize, examples.Count), longest);
     }
 
+    /// <summary>(min(batch size, <see cref="Count"/>), the longest example's length): an upper bound on any batch's B and T.</summary>
     public (int Batch, int Steps) LargestBatch { get; }
 
+    /// <summary>SHA-256 as lowercase hex over every example's ids, features, tags, targets, fields and label, in order (computed once, on first use); the batch size, shuffling and seed do not enter it.</summary>
     public string Fingerprint => _fingerprint ??= DataFingerprint.Of(_examples);
 
+    /// <summary>
+    /// Batch <paramref name="index"/> of <paramref name="epoch"/>: the examples of <see cref="IndicesOf"/>, padded to the
+    /// longest of them, with their labels, tags or regression targets (by what the first example holds); with shuffling
+    /// and <see cref="TokenDropout"/>, some token ids replaced by 0. The same arguments give the same batch.
+    /// </summary>
+    /// <param name="epoch">The 0-based epoch; decides the order when shuffling, ignored otherwise.</param>
+    /// <param name="index">The batch, 0..<see cref="BatchCount"/> − 1.</param>
+    /// <returns>A padded, time-major batch.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="index"/> is out of range.</exception>
+    /// <exception cref="ArgumentException">The examples of the batch mix kinds of target (labels, tags, regression values).</exception>
     public SequenceBatch GetBatch(int epoch, int index)
     {
         var chosen = IndicesOf(epoch, index).Select(i => _examples[i]).ToList();

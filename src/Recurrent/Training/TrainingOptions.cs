@@ -2,15 +2,43 @@ using System.Text.Json.Serialization;
 
 namespace Recurrent.Training;
 
+/// <summary>The optimizer of a <see cref="Trainer"/> run (<c>--optimizer</c>); each follows its torch.optim counterpart, with the learning rate, momentum and weight decay of <see cref="TrainingOptions"/>.</summary>
 [JsonConverter(typeof(JsonStringEnumConverter<OptimizerKind>))]
-public enum OptimizerKind { Sgd, Adam, AdamW, RmsProp }
+public enum OptimizerKind
+{
+    /// <summary>Stochastic gradient descent (torch.optim.SGD), with optional momentum, Nesterov momentum and L2 weight decay.</summary>
+    Sgd,
+    /// <summary>Adam (torch.optim.Adam; β₁ 0.9, β₂ 0.999, ε 1e-8), with optional L2 weight decay added to the gradient.</summary>
+    Adam,
+    /// <summary>AdamW (torch.optim.AdamW): Adam with decoupled weight decay; a <see cref="TrainingOptions.WeightDecay"/> of 0 means AdamW's default 0.01.</summary>
+    AdamW,
+    /// <summary>RMSprop (torch.optim.RMSprop; α 0.99, ε 1e-8), with optional momentum and L2 weight decay.</summary>
+    RmsProp,
+}
 
+/// <summary>How the learning rate changes during a run (<c>--schedule</c>), starting from <see cref="TrainingOptions.LearningRate"/>.</summary>
 [JsonConverter(typeof(JsonStringEnumConverter<ScheduleKind>))]
-public enum ScheduleKind { Constant, Step, Plateau, Cosine }
+public enum ScheduleKind
+{
+    /// <summary>The learning rate stays the same throughout.</summary>
+    Constant,
+    /// <summary>Step decay (torch's StepLR): multiplied by <see cref="TrainingOptions.DecayFactor"/> every <see cref="TrainingOptions.DecaySteps"/> optimizer steps.</summary>
+    Step,
+    /// <summary>Reduce on plateau (torch's ReduceLROnPlateau): multiplied by <see cref="TrainingOptions.DecayFactor"/> when the validation loss has not improved for more than <see cref="TrainingOptions.Patience"/> evaluations.</summary>
+    Plateau,
+    /// <summary>Linear warm-up over <see cref="TrainingOptions.WarmupSteps"/> steps, then cosine decay to 0 at the end of the last epoch.</summary>
+    Cosine,
+}
 
 /// <summary>The validation metric that picks best.ckpt and drives early stopping: the loss (lower is better) or a classifier's accuracy (higher is better).</summary>
 [JsonConverter(typeof(JsonStringEnumConverter<MonitorMetric>))]
-public enum MonitorMetric { Loss, Accuracy }
+public enum MonitorMetric
+{
+    /// <summary>The validation loss (the mean training loss since the last evaluation when there is no validation data); lower is better.</summary>
+    Loss,
+    /// <summary>A classifier's validation accuracy; higher is better. For a model or data without an accuracy the loss is used.</summary>
+    Accuracy,
+}
 
 /// <summary>
 /// How a model is trained (<see cref="Trainer"/>); <see cref="Bptt"/> applies to language models' truncated BPTT. Every field is validated by
@@ -22,18 +50,25 @@ public sealed record TrainingOptions
     public int Batch { get; init; } = 32;
     /// <summary>Window length T of truncated BPTT (state carried across windows, gradient cut).</summary>
     public int Bptt { get; init; } = 64;
+    /// <summary>Passes over the training data, 1..1,000,000 (default 10); a resumed run may raise it.</summary>
     public int Epochs { get; init; } = 10;
     /// <summary>Stop after this much wall time (0 = no limit); a checkpoint is written when it stops.</summary>
     public double MaxMinutes { get; init; }
+    /// <summary>The optimizer (default <see cref="OptimizerKind.Adam"/>).</summary>
     public OptimizerKind Optimizer { get; init; } = OptimizerKind.Adam;
+    /// <summary>The initial learning rate, positive and finite (default 0.002); <see cref="Schedule"/> changes it from there.</summary>
     public float LearningRate { get; init; } = 2e-3f;
+    /// <summary>Momentum μ for <see cref="OptimizerKind.Sgd"/> and <see cref="OptimizerKind.RmsProp"/>, in [0, 1) (default 0: none); ignored by Adam and AdamW.</summary>
     public float Momentum { get; init; }
+    /// <summary>Nesterov momentum for <see cref="OptimizerKind.Sgd"/> (default off); needs <see cref="Momentum"/> &gt; 0.</summary>
     public bool Nesterov { get; init; }
+    /// <summary>Weight decay λ ≥ 0 (default 0): an L2 penalty added to the gradient for SGD, Adam and RMSprop, decoupled for AdamW (where 0 means 0.01).</summary>
     public float WeightDecay { get; init; }
     /// <summary>Clip the global gradient norm to this value (0 = off).</summary>
     public float ClipNorm { get; init; } = 5f;
     /// <summary>Clip each gradient value to ±this (0 = off).</summary>
     public float ClipValue { get; init; }
+    /// <summary>The learning-rate schedule (default <see cref="ScheduleKind.Constant"/>).</summary>
     public ScheduleKind Schedule { get; init; } = ScheduleKind.Constant;
     /// <summary>Step decay: multiply by <see cref="DecayFactor"/> every this many optimizer steps.</summary>
     public long DecaySteps { get; init; } = 1000;
@@ -51,9 +86,13 @@ public sealed record TrainingOptions
     public MonitorMetric Monitor { get; init; } = MonitorMetric.Loss;
     /// <summary>Early stopping: stop after this many evaluations without improvement of <see cref="Monitor"/> (0 = never).</summary>
     public int StopPatience { get; init; }
+    /// <summary>The run's seed (default 1): the trainer's random generator (dropout masks) is derived from it, and the command line also seeds the initial weights with it.</summary>
     public ulong Seed { get; init; } = 1;
+    /// <summary>Threads for large matrix products, 1..256 (default 1); a resumed run continues bit-identically only with the same count.</summary>
     public int Threads { get; init; } = 1;
 
+    /// <summary>Checks every option against its allowed range; the message names the first offending option by its command-line name (e.g. <c>--lr</c>) and what it must be.</summary>
+    /// <exception cref="ArgumentException">An option is out of range or not a defined enum value, or <see cref="Nesterov"/> is set without <see cref="Momentum"/>.</exception>
     public void Validate()
     {
         Check(Batch is >= 1 and <= 65536, "--batch", Batch, "between 1 and 65536");

@@ -13,6 +13,7 @@ namespace Recurrent.Serialization.Onnx;
 /// <param name="DocString">The model's doc string; null for a description of the model.</param>
 public sealed record OnnxExportOptions(bool Lengths = false, bool InitialState = true, string? DocString = null)
 {
+    /// <summary>The options used when none are given: no <c>lengths</c> input (unless the pooling needs it), <c>h0</c>/<c>c0</c> inputs declared, the default doc string, no <c>probabilities</c> output and no extra metadata.</summary>
     public static OnnxExportOptions Default { get; } = new();
 
     /// <summary>Classifiers: adds the output <c>probabilities</c>, Softmax of the logits over the classes.</summary>
