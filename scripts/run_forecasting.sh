@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The forecasting runs behind docs/applications/forecasting.md, exactly as they were run:
+# The forecasting runs behind docs/APPLICATIONS.md ("Forecasting"), exactly as they were run:
 # `recurrent forecast train` and its PyTorch twin (scripts/train_torch_forecast.py) with the same
 # recipe and split, one after the other, 1 thread each, under /usr/bin/time -v (wall time and
 # peak resident memory of the whole process).

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The runs behind docs/applications/tagging.md: UD English EWT UPOS tagging with Recurrent
+# The runs behind docs/APPLICATIONS.md ("Sequence tagging"): UD English EWT UPOS tagging with Recurrent
 # (`recurrent tag train`) and its PyTorch twin (scripts/train_torch_tagger.py), the same recipe,
 # one after the other, each with 2 threads, under /usr/bin/time -v for the peak resident memory.
 #

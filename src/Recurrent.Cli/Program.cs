@@ -39,12 +39,19 @@ public static class Program
         }
 
         // Ctrl-C and SIGTERM cancel the token the commands get; the command decides how to stop
-        // (training: after the step in progress, saving latest.ckpt). A second signal is not held back.
+        // (training: after the step in progress, saving latest.ckpt). A second signal is not held back,
+        // and a command that does not watch the token ends at the first: it has nothing to save.
         using var cancel = new CancellationTokenSource();
+        bool watchesToken = WatchesCancellation.Contains(CommandPath(parsed));
         int signals = 0;
         void Stop(PosixSignalContext context)
         {
             if (Interlocked.Increment(ref signals) > 1) return;
+            if (!watchesToken)
+            {
+                Console.Error.WriteLine($"recurrent: {(context.Signal == PosixSignal.SIGTERM ? "terminated" : "interrupted")}");
+                return;
+            }
             context.Cancel = true;
             Console.Error.WriteLine($"recurrent: {(context.Signal == PosixSignal.SIGTERM ? "terminated" : "interrupted")}; stopping after the current step (signal again to quit at once)");
             cancel.Cancel();
@@ -53,6 +60,13 @@ public static class Program
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
         return parsed.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null }, cancel.Token).GetAwaiter().GetResult();
     }
+
+    /// <summary>
+    /// The commands that stop cleanly when their cancellation token fires: the training commands
+    /// (after the step in progress, saving latest.ckpt), demo (training stops, the results are shown)
+    /// and serve (shuts down). Every other command is ended by the first signal.
+    /// </summary>
+    private static readonly HashSet<string> WatchesCancellation = ["train", "demo", "classify train", "tag train", "forecast train", "serve"];
 
     private static string CommandPath(ParseResult parsed)
     {

@@ -201,6 +201,32 @@ public class CliReliabilityTests(TrainedRun run) : IClassFixture<TrainedRun>
         Assert.True(resumed.ExitCode == 0, resumed.Err);
     }
 
+    // A command with nothing to save (sample, eval, next, gradients, export, …) ends at the first
+    // signal, as any Unix tool does, instead of announcing a step it never stops after.
+    [Fact]
+    public async Task ACommandWithNothingToSaveEndsAtTheFirstSignal()
+    {
+        var start = CliProcess.StartInfo(null, "sample", "--model", run.Out, "--length", "10000000", "--threads", "1");
+        using var process = Process.Start(start)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var writing = new ManualResetEventSlim();
+        long chars = 0;
+        var reading = Task.Run(() =>
+        {
+            var buffer = new char[4096];
+            for (int n; (n = process.StandardOutput.Read(buffer)) > 0;)
+                if (Interlocked.Add(ref chars, n) > 1000) writing.Set();
+        });
+        Assert.True(writing.Wait(TimeSpan.FromSeconds(60)), "sample did not start writing");
+        CliProcess.Signal(process, CliProcess.SigInt);
+        Assert.True(process.WaitForExit(TimeSpan.FromSeconds(10)), "sample kept running after SIGINT");
+        await process.WaitForExitAsync();
+        Assert.Equal(130, process.ExitCode);
+        Assert.Equal("recurrent: interrupted", (await stderr).Trim());
+        await reading;
+        Assert.True(Interlocked.Read(ref chars) < 10_000_000, "sample wrote everything");
+    }
+
     // Finding 10: the smaller ones.
     [Fact]
     public void EndlessInputIsCappedAndSaysSo()

@@ -136,7 +136,7 @@ public class DeployDocTests
         Assert.Equal(texts.Select(t => generator.NextTokens(t, 1)[0].Token), NextTokens(dir.File("lm.onnx"), texts));
     }
 
-    private static string Dedent(string code)
+    internal static string Dedent(string code)
     {
         var lines = code.Replace("\r\n", "\n").TrimEnd().Split('\n');
         int indent = lines.Where(l => l.Trim().Length > 0).Min(l => l.Length - l.TrimStart().Length);

@@ -94,6 +94,8 @@ public static class ClassifyCommand
             if (!r.GetValue(resume) && File.Exists(latest))
                 throw new IOException($"'{dir}' already holds a training run; use --resume to continue it or choose another --out.");
             if (r.GetValue(resume) && !File.Exists(latest)) throw new FileNotFoundException($"--resume: '{latest}' does not exist (train into --out first).");
+            if (data.IsSeries(r) && r.GetValue(valid) is not null)
+                throw new ArgumentException("--valid takes texts; with --sequences the validation part is split from the data (--split, or --groups and --test-group).");
             var config = shape.Read(r);
             var given = CommonOptions.Given(r, command);
             if (r.GetValue(resume)) options = ResumedOptions(latest, options, given);

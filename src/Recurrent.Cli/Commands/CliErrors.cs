@@ -35,7 +35,7 @@ public static class CliErrors
 
     private static bool IsUserError(Exception e) => e is ArgumentException or FileNotFoundException or DirectoryNotFoundException
         or IOException or UnauthorizedAccessException or FormatException or CheckpointException or SafeTensorsException
-        or InvalidOperationException or System.Text.DecoderFallbackException or Data.DataFormatException or TrainingDivergedException;
+        or InvalidOperationException or System.Text.DecoderFallbackException or System.Text.Json.JsonException or Data.DataFormatException or TrainingDivergedException;
 
     /// <summary>
     /// The exit code of a training command: 130 when a signal stopped it (after saving

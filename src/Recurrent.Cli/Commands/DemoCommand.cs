@@ -22,20 +22,24 @@ public static class DemoCommand
         var seed = CommonOptions.Seed();
         var threads = CommonOptions.Threads();
         var command = new Command("demo", "Train a small LSTM on a built-in corpus, then generate and predict next words.") { minutes, sentences, outDir, seed, threads };
-        command.SetAction(r => CliErrors.Run(() =>
+        command.SetAction((r, cancel) => Task.FromResult(CliErrors.Run(() =>
         {
             double budget = r.GetValue(minutes);
             if (!(budget > 0 && budget <= 24 * 60)) throw new ArgumentException($"--minutes is {budget}; it must be between 0 (exclusive) and 1440.");
             int count = r.GetValue(sentences);
             if (count is < 100 or > 10_000_000) throw new ArgumentException($"--sentences is {count}; it must be between 100 and 10000000.");
             CommonOptions.CheckThreads(r.GetValue(threads));
-            Run(budget, count, r.GetValue(outDir), r.GetValue(seed), r.GetValue(threads));
-            return 0;
-        }));
+            Run(budget, count, r.GetValue(outDir), r.GetValue(seed), r.GetValue(threads), cancel);
+            return cancel.IsCancellationRequested ? 130 : 0;
+        })));
         return command;
     }
 
-    public static void Run(double minutes, int sentences, string? outDir, ulong seed, int threads)
+    /// <summary>
+    /// Writes the corpus, trains for at most <paramref name="minutes"/> and shows what the model learned.
+    /// Cancelling stops the training after the step in progress; the results of the model so far are still shown.
+    /// </summary>
+    public static void Run(double minutes, int sentences, string? outDir, ulong seed, int threads, CancellationToken cancel = default)
     {
         outDir ??= Path.Combine(Path.GetTempPath(), "recurrent-demo-" + DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
         Directory.CreateDirectory(outDir);
@@ -56,7 +60,8 @@ public static class DemoCommand
         };
         var request = new TrainCommand.TrainingRequest(corpusPath, null, 0.9, TokenLevel.Word, 1, 0, runDir, false, false);
         var model = new TrainCommand.ModelRequest(Layers.CellType.Lstm, 1, 64, 32, 0.1f, false);
-        TrainCommand.Execute(request, model, options);
+        TrainCommand.Execute(request, model, options, cancel);
+        if (cancel.IsCancellationRequested) Console.WriteLine("training stopped by the signal; the results of the model so far:");
 
         var generator = ModelFiles.Generator(runDir, threads);
         Console.WriteLine();

@@ -116,14 +116,13 @@ public static class ForecastCommand
             }
             var summary = TrainingView.Show((report, token) => isResume
                 ? forecaster.Resume(Checkpoint.Load(latest), latest, series, options, dir, report, token)
-                : forecaster.Fit(series, options, dir, report, token), isQuiet, "value", cancel);
-            LossPlot.Write(dir);
+                : forecaster.Fit(series, options, dir, report, token), isQuiet, "value", cancel, () => LossPlot.Write(dir));
             if (!isQuiet)
             {
                 Console.WriteLine($"done: {summary.Steps} steps{(summary.StoppedEarly ? " (stopped early)" : "")}, {summary.Elapsed:hh\\:mm\\:ss}; best model {summary.BestCheckpoint}");
                 if (forecaster.WindowCount(series, ForecastSegment.Test) > 0) PrintTable(forecaster.Evaluate(series), "test");
             }
-            return 0;
+            return CliErrors.Interrupted(cancel, summary, dir);
         })));
         return command;
     }

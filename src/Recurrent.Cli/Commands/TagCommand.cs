@@ -95,8 +95,7 @@ public static class TagCommand
             }
             var summary = TrainingView.Show((report, token) => checkpoint is not null
                 ? tagger.Resume(checkpoint, latest, trainPart, validPart, options, dir, report, token)
-                : tagger.Fit(trainPart, validPart, options, dir, report, token), isQuiet, "tag", cancel);
-            LossPlot.Write(dir, "cross-entropy (nats/tag)");
+                : tagger.Fit(trainPart, validPart, options, dir, report, token), isQuiet, "tag", cancel, () => LossPlot.Write(dir, "cross-entropy (nats/tag)"));
             if (!isQuiet)
             {
                 Console.WriteLine($"done: {summary.Steps} steps{(summary.StoppedEarly ? " (stopped early)" : "")}, {summary.Elapsed:hh\\:mm\\:ss}; best model {summary.BestCheckpoint}");
@@ -106,7 +105,7 @@ public static class TagCommand
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"test: accuracy {report.Accuracy:P2} on {report.Total} words"));
                 }
             }
-            return 0;
+            return CliErrors.Interrupted(cancel, summary, dir);
         })));
         return command;
     }

@@ -11,6 +11,12 @@ namespace Recurrent.Layers;
 /// h0, c0 [L·D, B, H] (layer-major, direction-minor) or null for zeros;
 /// output [T, B, D·H] (zero past each sequence's end); h_n, c_n [L·D, B, H].
 /// Returned tensors are this stack's workspaces, valid until the next Forward/Backward.
+///
+/// With two or more threads (<see cref="Compute"/>), the two directions of a bidirectional layer
+/// run at the same time, each on its own thread, forward and backward: they share nothing but the
+/// layer's input, and no time step waits for the other direction. Their products then run on
+/// their own thread (the GEMM pool is taken), which gives the same bits as running them one after
+/// the other.
 /// </summary>
 public sealed class RecurrentStack
 {
@@ -21,7 +27,8 @@ public sealed class RecurrentStack
     private readonly Tensor _hN = new(0);
     private readonly Tensor _cN = new(0);
     private readonly Tensor _dLayerOutput = new(0); // [T, B, D·H] gradient flowing into a layer's output
-    private readonly Tensor _dDirection = new(0);   // [T, B, H] one direction's share of it
+    private readonly Tensor[] _dDirection = [new(0), new(0)]; // [T, B, H] each direction's share of it
+    private readonly DirectionWork _directions = new();
     private readonly Tensor _dLayerInput = new(0);  // [T, B, D·H] gradient w.r.t. a layer's input (l ≥ 1)
     private readonly Tensor _dInput = new(0);
     private readonly Tensor _dH0 = new(0);
@@ -113,17 +120,19 @@ public sealed class RecurrentStack
         {
             Tensor layerOutput = l == L - 1 ? _output : _layerInputs[l + 1];
             layerOutput.Resize(T, B, D * H);
-            for (int d = 0; d < D; d++)
+            int k0 = l * D;
+            Tensor x = layerInput;
+            RunDirections(d =>
             {
-                int k = l * D + d;
+                int k = k0 + d;
                 var layer = _layers[k];
                 var h0k = h0 is null ? ReadOnlySpan<float>.Empty : h0.Span.Slice(k * bh, bh);
                 var c0k = c0 is null ? ReadOnlySpan<float>.Empty : c0.Span.Slice(k * bh, bh);
-                layer.Forward(layerInput, T, B, lens, h0k, c0k, keepForBackward);
+                layer.Forward(x, T, B, lens, h0k, c0k, keepForBackward);
                 Interleave(layer.Output.Span, layerOutput.Span, T * B, H, d, D);
                 layer.FinalHidden.Span.CopyTo(_hN.Span.Slice(k * bh, bh));
                 if (HasCellState) layer.FinalCell!.Span.CopyTo(_cN.Span.Slice(k * bh, bh));
-            }
+            });
             if (l < L - 1) _dropouts[l].Forward(layerOutput.Span, layerOutput.Span, training, rng);
             layerInput = layerOutput;
         }
@@ -149,26 +158,28 @@ public sealed class RecurrentStack
         if (HasCellState) _dC0.Resize(L * D, B, H);
         _dLayerOutput.Resize(T, B, D * H);
         dOutput.Span.CopyTo(_dLayerOutput.Span);
-        _dDirection.Resize(T, B, H);
+        for (int d = 0; d < D; d++) _dDirection[d].Resize(T, B, H);
 
         for (int l = L - 1; l >= 0; l--)
         {
             int inSize = l == 0 ? Options.InputSize : D * H;
             var dIn = l == 0 ? _dInput : _dLayerInput;
             dIn.Resize(T, B, inSize);
-            for (int d = 0; d < D; d++)
+            int k0 = l * D;
+            RunDirections(d =>
             {
-                int k = l * D + d;
+                int k = k0 + d;
                 var layer = _layers[k];
-                Deinterleave(_dLayerOutput.Span, _dDirection.Span, T * B, H, d, D);
+                Deinterleave(_dLayerOutput.Span, _dDirection[d].Span, T * B, H, d, D);
                 var dh = dHN is null ? ReadOnlySpan<float>.Empty : dHN.Span.Slice(k * bh, bh);
                 var dc = dCN is null ? ReadOnlySpan<float>.Empty : dCN.Span.Slice(k * bh, bh);
-                layer.Backward(_dDirection.Span, dh, dc);
-                if (d == 0) layer.InputGrad.Span.CopyTo(dIn.Span);
-                else System.Numerics.Tensors.TensorPrimitives.Add(dIn.Span, layer.InputGrad.Span, dIn.Span);
+                layer.Backward(_dDirection[d].Span, dh, dc);
                 layer.InitialHiddenGrad.Span.CopyTo(_dH0.Span.Slice(k * bh, bh));
                 if (HasCellState) layer.InitialCellGrad!.Span.CopyTo(_dC0.Span.Slice(k * bh, bh));
-            }
+            });
+            // The directions' input gradients are summed after both are done, forward first.
+            _layers[k0].InputGrad.Span.CopyTo(dIn.Span);
+            if (D == 2) System.Numerics.Tensors.TensorPrimitives.Add(dIn.Span, _layers[k0 + 1].InputGrad.Span, dIn.Span);
             if (l > 0)
             {
                 _dropouts[l - 1].Backward(dIn.Span, dIn.Span);
@@ -176,6 +187,29 @@ public sealed class RecurrentStack
             }
         }
         return new RecurrentGradients(_dInput, _dH0, HasCellState ? _dC0 : null);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="direction"/> for d = 0..D−1: the two directions of a bidirectional layer at
+    /// the same time when the stack has two or more threads, else one after the other.
+    /// </summary>
+    private void RunDirections(Action<int> direction)
+    {
+        if (Options.Directions == 1 || _compute.Threads == 1)
+        {
+            for (int d = 0; d < Options.Directions; d++) direction(d);
+            return;
+        }
+        _directions.Body = direction;
+        try { GemmWorkers.Run(_directions, 2); }
+        finally { _directions.Body = null; }
+    }
+
+    /// <summary>One direction per band, for <see cref="GemmWorkers"/>.</summary>
+    private sealed class DirectionWork : IBandWork
+    {
+        public Action<int>? Body;
+        public void Execute(int part) => Body!(part);
     }
 
     /// <summary>Sets every parameter gradient to zero.</summary>

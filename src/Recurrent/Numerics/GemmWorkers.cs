@@ -42,7 +42,10 @@ internal static class GemmWorkers
 
     private static void Run(in GemmJob job, IBandWork? work, int parts)
     {
-        if (!Gate.TryEnter())
+        // Taken (another thread is multiplying), or taken by this very thread: a band of an
+        // IBandWork (one direction of a bidirectional layer) multiplies too. Lock is reentrant,
+        // so the second case must be caught before TryEnter.
+        if (Gate.IsHeldByCurrentThread || !Gate.TryEnter())
         {
             for (int part = 0; part < parts; part++) Execute(job, work, part);
             return;
