@@ -26,6 +26,7 @@ namespace Recurrent.Numerics;
 /// </summary>
 internal static class Activations
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Tanh(SimdLevel simd, ReadOnlySpan<float> x, Span<float> y)
     {
         CheckLengths(x, y);
@@ -38,6 +39,7 @@ internal static class Activations
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Sigmoid(SimdLevel simd, ReadOnlySpan<float> x, Span<float> y)
     {
         CheckLengths(x, y);
@@ -65,6 +67,7 @@ internal static class Activations
     }
 
     /// <summary>y = op(x) a vector at a time; the tail is one more vector over the last Count values (overlapping, recomputed identically).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Apply<TV, TOps, TOp>(ReadOnlySpan<float> x, Span<float> y)
         where TV : struct where TOps : struct, IVectorOps<TV> where TOp : struct, IActivation
     {

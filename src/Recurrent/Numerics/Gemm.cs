@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace Recurrent.Numerics;
@@ -112,6 +113,7 @@ internal static class Gemm
     }
 
     /// <summary>C = beta * C (C = 0 when beta is 0, whatever C held).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Scale(int m, int n, float beta, Span<float> c, int ldc)
     {
         for (int i = 0; i < m; i++)
@@ -124,6 +126,7 @@ internal static class Gemm
     }
 
     /// <summary>The plain triple loop (accumulating in double): the reference every fast path is tested against.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Reference(bool transA, bool transB, int m, int n, int k,
         float alpha, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb,
         float beta, Span<float> c, int ldc)
@@ -276,6 +279,7 @@ internal readonly unsafe struct GemmJob
     }
 
     /// <summary>The transpose of a rows×cols matrix (row stride ld) as a contiguous cols×rows matrix in scratch.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float* Transposed(float* src, nint ld, int rows, int cols)
     {
         float* dst = GemmScratch.Get(rows * cols);

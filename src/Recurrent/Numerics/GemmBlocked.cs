@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 namespace Recurrent.Numerics;
 
 /// <summary>
@@ -145,6 +146,7 @@ internal static unsafe class GemmBlocked
     }
 
     /// <summary>A tile with fewer than MR rows or NR columns: run the full kernel on a copy, write back the real part.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void EdgeTile<TK>(int kc, float* a, float* b, nint ldb, float* c, nint ldc, int rows, int cols,
         float alpha, float beta, float* tile) where TK : struct, IGemmKernel
     {

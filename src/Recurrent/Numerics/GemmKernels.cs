@@ -46,6 +46,7 @@ internal readonly unsafe struct Avx512Kernel : IGemmKernel
     public static int NC => 2048;
     public static SimdLevel Level => SimdLevel.Avx512;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Tile(int kc, float* a, float* b, nint ldb, float* c, nint ldc, float alpha, float beta)
     {
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default;
@@ -125,6 +126,7 @@ internal readonly unsafe struct Avx2Kernel : IGemmKernel
     public static int NC => 2048;
     public static SimdLevel Level => SimdLevel.Avx2;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Tile(int kc, float* a, float* b, nint ldb, float* c, nint ldc, float alpha, float beta)
     {
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default;
@@ -192,6 +194,7 @@ internal readonly unsafe struct VectorKernel : IGemmKernel
     public static int NC => 2048;
     public static SimdLevel Level => SimdLevel.Vector;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Tile(int kc, float* a, float* b, nint ldb, float* c, nint ldc, float alpha, float beta)
     {
         int w = Vector<float>.Count;
@@ -254,6 +257,7 @@ internal readonly unsafe struct ScalarKernel : IGemmKernel
     public static int NC => 1024;
     public static SimdLevel Level => SimdLevel.Scalar;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Tile(int kc, float* a, float* b, nint ldb, float* c, nint ldc, float alpha, float beta)
     {
         float c00 = 0, c01 = 0, c02 = 0, c03 = 0, c10 = 0, c11 = 0, c12 = 0, c13 = 0;

@@ -24,6 +24,7 @@ internal static unsafe class GemmMatrixVector
     public const int MaxRows = 4;
 
     /// <summary>y(i, j) = alpha * dot(mat[j * ld ..], x_i) + beta * y(i, j), four rows of M at a time, rows of X one or two at a time.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ByRows<TS, TV>(float* mat, nint ld, float* x, nint ldx, int rows, int k, int count,
         float alpha, float beta, float* y, nint ldy, nint incy)
         where TS : struct, ISimdOps<TV> where TV : struct
@@ -59,6 +60,7 @@ internal static unsafe class GemmMatrixVector
     }
 
     /// <summary>Four dot products of length k with the same x, two vectors deep per row to hide FMA latency.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Dot4x1<TS, TV>(float* r0, float* r1, float* r2, float* r3, float* x, int k, float* sums)
         where TS : struct, ISimdOps<TV> where TV : struct
     {
@@ -97,6 +99,7 @@ internal static unsafe class GemmMatrixVector
     }
 
     /// <summary>Eight dot products of length k: four rows of M with each of two vectors (sums[q] with x0, sums[4 + q] with x1).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Dot4x2<TS, TV>(float* r0, float* r1, float* r2, float* r3, float* x0, float* x1, int k, float* sums)
         where TS : struct, ISimdOps<TV> where TV : struct
     {
@@ -135,6 +138,7 @@ internal static unsafe class GemmMatrixVector
         *y = beta == 0 ? alpha * s : alpha * s + beta * *y;
 
     /// <summary>Four dot products of length k with the same x, two vectors deep per row to hide FMA latency.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Dot4<TS, TV>(float* r0, float* r1, float* r2, float* r3, float* x, int k,
         out float s0, out float s1, out float s2, out float s3)
         where TS : struct, ISimdOps<TV> where TV : struct
@@ -183,6 +187,7 @@ internal static unsafe class GemmMatrixVector
     /// accumulator strips, one per x_i: acc[j] = x[p+3]·M[p+3, j] + (x[p+2]·M[p+2, j] + (… + acc[j])),
     /// one fused multiply-add per element in p order, in vector lanes or scalars alike.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ByColumns<TS, TV>(float* mat, nint ld, float* x, nint ldx, int rows, int k, int count,
         float alpha, float beta, float* y, nint ldy, nint incy)
         where TS : struct, ISimdOps<TV> where TV : struct

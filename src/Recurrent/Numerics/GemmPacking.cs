@@ -18,6 +18,7 @@ namespace Recurrent.Numerics;
 internal static unsafe class GemmPacking
 {
     /// <summary>Packs a panel whose lanes are contiguous in the source (copies kc rows of <paramref name="lanes"/> floats).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void PackAlongLanes(float* src, nint ld, int lanes, int kc, int w, float* dst, SimdLevel level)
     {
         if (lanes == w && level >= SimdLevel.Avx2 && (w & 7) == 0)
@@ -40,6 +41,7 @@ internal static unsafe class GemmPacking
     /// at <c>dst + q * kc * w</c>), sweeping each source row once: long contiguous reads suit the
     /// hardware prefetchers far better than kc short reads per panel.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void PackAlongLanesWide(float* src, nint ld, int lanes, int kc, int w, float* dst, SimdLevel level)
     {
         int full = lanes / w;
@@ -63,6 +65,7 @@ internal static unsafe class GemmPacking
     }
 
     /// <summary>Packs a panel whose depth is contiguous in the source: <c>dst[p * w + r] = src[r * ld + p]</c>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void PackAlongDepth(float* src, nint ld, int lanes, int kc, int w, float* dst, SimdLevel level)
     {
         int r0 = 0;

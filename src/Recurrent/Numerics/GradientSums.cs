@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 namespace Recurrent.Numerics;
 
 /// <summary>Long gradient sums (over T·B steps) with float GEMMs on chunks and double between them.</summary>
@@ -22,6 +23,7 @@ internal static class GradientSums
     /// <param name="sum">Scratch, grown as needed and kept by the caller.</param>
     /// <param name="product">Scratch, resized as needed.</param>
     /// <param name="bandValues">The most double values held at once.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void AddTransposedProduct(Compute compute, ReadOnlySpan<float> a, int m, ReadOnlySpan<float> b, int n, int rows, Span<float> grad,
         ref double[] sum, Tensor product, int bandValues = 1 << 20)
     {

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics.Tensors;
 
 namespace Recurrent.Numerics;
@@ -25,6 +26,7 @@ internal static class Kernels
         Activations.Tanh(simd, x, y);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Relu(SimdLevel simd, ReadOnlySpan<float> x, Span<float> y)
     {
         if (x.IsEmpty) return;   // TensorPrimitives rejects empty spans for some operations
@@ -35,6 +37,7 @@ internal static class Kernels
     }
 
     /// <summary>dx = dy ⊙ (1 − y²), the tanh derivative written with its output y. dx may alias dy.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void TanhBackward(ReadOnlySpan<float> y, ReadOnlySpan<float> dy, Span<float> dx)
     {
         for (int i = 0; i < y.Length; i++) dx[i] = dy[i] * MathF.FusedMultiplyAdd(-y[i], y[i], 1f);
@@ -47,6 +50,7 @@ internal static class Kernels
     /// resolution next to any normal gradient. (A protection: on the Zen 5 machine of
     /// docs/GRADIENTS.md a T = 200 GRU run took the same time with and without it.)
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void FlushSubnormals(Span<float> x)
     {
         const float MinNormal = SmallestNormal;
@@ -70,18 +74,21 @@ internal static class Kernels
     public const float SmallestNormal = 1.17549435e-38f;
 
     /// <summary>Scalar twin of <see cref="FlushSubnormals"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void FlushSubnormalsScalar(Span<float> x)
     {
         for (int i = 0; i < x.Length; i++) if (Math.Abs(x[i]) < SmallestNormal) x[i] = 0f;
     }
 
     /// <summary>dx = dy ⊙ y ⊙ (1 − y), the sigmoid derivative written with its output y. dx may alias dy.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void SigmoidBackward(ReadOnlySpan<float> y, ReadOnlySpan<float> dy, Span<float> dx)
     {
         for (int i = 0; i < y.Length; i++) dx[i] = dy[i] * y[i] * (1f - y[i]);
     }
 
     /// <summary>dx = dy ⊙ [y &gt; 0], the ReLU derivative written with its output y.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ReluBackward(ReadOnlySpan<float> y, ReadOnlySpan<float> dy, Span<float> dx)
     {
         for (int i = 0; i < y.Length; i++) dx[i] = y[i] > 0 ? dy[i] : 0f;
@@ -92,6 +99,7 @@ internal static class Kernels
     /// on entry <paramref name="gates"/> holds the pre-activations [4H]; on exit the activations
     /// i = σ, f = σ, g = tanh, o = σ. Then c = f ⊙ cPrev + i ⊙ g, tc = tanh(c), h = o ⊙ tc.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void LstmCell(SimdLevel simd, Span<float> gates, ReadOnlySpan<float> cPrev,
         Span<float> c, Span<float> tanhC, Span<float> h)
     {
@@ -134,6 +142,7 @@ internal static class Kernels
     ///   dc ← dc + dh ⊙ o ⊙ (1 − tc²);  do = dh ⊙ tc ⊙ o(1 − o);  di = dc ⊙ g ⊙ i(1 − i);
     ///   dg = dc ⊙ i ⊙ (1 − g²);  df = dc ⊙ cPrev ⊙ f(1 − f);  dcPrev = dc ⊙ f.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void LstmCellBackward(ReadOnlySpan<float> gates, ReadOnlySpan<float> cPrev, ReadOnlySpan<float> tanhC,
         ReadOnlySpan<float> dh, Span<float> dc, Span<float> dGates)
     {
@@ -165,6 +174,7 @@ internal static class Kernels
     /// h·W_hhᵀ + b_hh [3H]. r = σ(gx_r + gh_r), z = σ(gx_z + gh_z), n = tanh(gx_n + r ⊙ gh_n),
     /// h = (1 − z) ⊙ n + z ⊙ hPrev. On exit gates holds (r, z, n).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void GruCell(SimdLevel simd, Span<float> gates, ReadOnlySpan<float> hh, ReadOnlySpan<float> hPrev, Span<float> h)
     {
         int H = h.Length;
@@ -201,6 +211,7 @@ internal static class Kernels
     /// dGatesIh = (dr, dz, dn) (w.r.t. x·W_ihᵀ + b_ih), dGatesHh = (dr, dz, dn ⊙ r) (w.r.t. h·W_hhᵀ + b_hh),
     /// and dhDirect = dh ⊙ z, the part of dL/dhPrev that does not go through W_hh.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void GruCellBackward(ReadOnlySpan<float> gates, ReadOnlySpan<float> hhN, ReadOnlySpan<float> hPrev,
         ReadOnlySpan<float> dh, Span<float> dGatesIh, Span<float> dGatesHh, Span<float> dhDirect)
     {
@@ -224,6 +235,7 @@ internal static class Kernels
     /// rounded to float once: a float running sum over T·B terms would add √(T·B) roundings.
     /// The same bits with or without SIMD.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void AddRows(ReadOnlySpan<float> x, int rows, int cols, Span<float> sum)
     {
         if (x.Length < (long)rows * cols || sum.Length < cols) throw new ArgumentException("AddRows: spans too short for the shape.");
@@ -236,6 +248,7 @@ internal static class Kernels
     }
 
     /// <summary>acc += x, element by element, in double (the same bits with or without SIMD).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void AddToDouble(ReadOnlySpan<float> x, Span<double> acc)
     {
         if (acc.Length < x.Length) throw new ArgumentException("AddToDouble: the accumulator is shorter than x.", nameof(acc));
@@ -251,6 +264,7 @@ internal static class Kernels
     }
 
     /// <summary>Copies <paramref name="bias"/> [cols] into every row of the [rows, cols] matrix <paramref name="y"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void BroadcastRows(ReadOnlySpan<float> bias, int rows, Span<float> y)
     {
         int cols = bias.Length;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace Recurrent.Numerics;
@@ -41,6 +42,7 @@ public static unsafe class MatrixVector
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Run<TS, TV>(float* bias, float* matA, float* a, int ka, float* matB, float* b, int kb, float* y, int rows)
         where TS : struct, ISimdOps<TV> where TV : struct
     {
@@ -68,6 +70,7 @@ public static unsafe class MatrixVector
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Reference(float* bias, float* matA, float* a, int ka, float* matB, float* b, int kb, float* y, int rows)
     {
         for (int j = 0; j < rows; j++)

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics.Tensors;
 
 namespace Recurrent.Numerics;
@@ -10,6 +11,7 @@ namespace Recurrent.Numerics;
 internal static class Softmax
 {
     /// <summary>y_r = exp(x_r − max x_r) / Σ exp(x_r − max x_r) for every row r of width <paramref name="cols"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Rows(ReadOnlySpan<float> x, int cols, Span<float> y)
     {
         int rows = CheckShapes(x, cols, y);
@@ -24,6 +26,7 @@ internal static class Softmax
     }
 
     /// <summary>y_r = x_r − max x_r − log Σ exp(x_r − max x_r) for every row r of width <paramref name="cols"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void LogRows(ReadOnlySpan<float> x, int cols, Span<float> y)
     {
         int rows = CheckShapes(x, cols, y);
@@ -41,6 +44,7 @@ internal static class Softmax
     }
 
     /// <summary>dx = y ⊙ (dy − Σ dy ⊙ y) per row: the softmax Jacobian applied to dy, written with the output y.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void RowsBackward(ReadOnlySpan<float> y, ReadOnlySpan<float> dy, int cols, Span<float> dx)
     {
         int rows = CheckShapes(y, cols, dx);

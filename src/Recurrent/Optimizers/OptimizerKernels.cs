@@ -24,6 +24,7 @@ internal static class OptimizerKernels
     /// b = μb + (1 − τ)d; d = b, or d = d + μb for Nesterov;  p = p − lr·d.
     /// <paramref name="buffer"/> is ignored when <paramref name="momentum"/> is 0.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Sgd(SimdLevel simd, Span<float> p, ReadOnlySpan<float> g, Span<float> buffer,
         float negLr, float weightDecay, float momentum, float oneMinusDampening, bool nesterov, bool firstStep)
     {
@@ -77,6 +78,7 @@ internal static class OptimizerKernels
     /// p = p·(1 − lr·λ) (AdamW's decoupled decay; Decay = 1 for Adam);  m = β₁m + (1 − β₁)g;
     /// v = β₂v + (1 − β₂)g²;  p = p − (lr / (1 − β₁ᵗ))·m / (√v / √(1 − β₂ᵗ) + ε).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Adam(SimdLevel simd, Span<float> p, ReadOnlySpan<float> g, Span<float> m, Span<float> v, in AdamScalars s)
     {
         int n = p.Length;
@@ -133,6 +135,7 @@ internal static class OptimizerKernels
     /// else p = p − lr·g/a. <paramref name="gradAvg"/> is ignored unless centered,
     /// <paramref name="buffer"/> unless momentum ≠ 0.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void RmsProp(SimdLevel simd, Span<float> p, ReadOnlySpan<float> g, Span<float> squareAvg,
         Span<float> gradAvg, Span<float> buffer, in RmsPropScalars s)
     {
@@ -204,6 +207,7 @@ internal static class OptimizerKernels
     }
 
     /// <summary>Σ x², accumulated in double in four interleaved lanes (lane j takes i ≡ j mod 4), on every path.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static double SumOfSquares(SimdLevel simd, ReadOnlySpan<float> x)
     {
         int n = x.Length, i = 0;
