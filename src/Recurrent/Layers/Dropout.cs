@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Recurrent.Numerics;
 
 namespace Recurrent.Layers;
@@ -25,6 +26,7 @@ public sealed class Dropout
     }
 
     /// <summary>y = x ⊙ mask in training (p &gt; 0), y = x otherwise. x and y may be the same span.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Forward(ReadOnlySpan<float> x, Span<float> y, bool training, Rng? rng)
     {
         _active = training && Probability > 0f;

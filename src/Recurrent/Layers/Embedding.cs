@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Recurrent.Numerics;
 
 namespace Recurrent.Layers;
@@ -35,6 +36,7 @@ public sealed class Embedding
     }
 
     /// <summary>Returns [N, E] (a workspace). The id array must stay unchanged until Backward.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public Tensor Forward(int[] ids, int count)
     {
         if (count < 0 || count > ids.Length) throw new ArgumentOutOfRangeException(nameof(count), count, $"Count must be in 0..{ids.Length}.");
@@ -59,6 +61,7 @@ public sealed class Embedding
     /// <summary>Adds each row n of <paramref name="dy"/> into the gradient row of token <c>ids[n]</c> of the last <see cref="Forward"/> (repeated ids accumulate).</summary>
     /// <param name="dy">dL/d(output) [N, E], N the count of the last Forward.</param>
     /// <exception cref="ArgumentException"><paramref name="dy"/> does not hold N·E values.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Backward(ReadOnlySpan<float> dy)
     {
         int E = EmbeddingSize;

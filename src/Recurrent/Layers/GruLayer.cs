@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Recurrent.Numerics;
 
 namespace Recurrent.Layers;
@@ -32,6 +33,7 @@ public sealed class GruLayer : RecurrentLayer
     protected override void PrepareForward() => _hh.Resize(StepsKept, B, 3 * HiddenSize);
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     protected override void Step(int time, ReadOnlySpan<float> hPrev, Span<float> output)
     {
         int H = HiddenSize, G = 3 * H;
@@ -51,6 +53,7 @@ public sealed class GruLayer : RecurrentLayer
     }
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     protected override void StepBackward(int time, ReadOnlySpan<float> dh, Span<float> dhDirect)
     {
         int H = HiddenSize, G = 3 * H;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Recurrent.Numerics;
 
 namespace Recurrent.Layers;
@@ -52,6 +53,7 @@ public sealed class LstmLayer : RecurrentLayer
     }
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     protected override void Step(int time, ReadOnlySpan<float> hPrev, Span<float> output)
     {
         int H = HiddenSize, G = 4 * H;
@@ -69,6 +71,7 @@ public sealed class LstmLayer : RecurrentLayer
     }
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     protected override void CommitCell(int time, bool allActive)
     {
         int H = HiddenSize;
@@ -88,6 +91,7 @@ public sealed class LstmLayer : RecurrentLayer
     }
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     protected override void StepBackward(int time, ReadOnlySpan<float> dh, Span<float> dhDirect)
     {
         int H = HiddenSize, G = 4 * H;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Recurrent.Numerics;
 
 namespace Recurrent.Layers;
@@ -192,6 +193,7 @@ public abstract class RecurrentLayer
     /// unchanged until <see cref="Backward"/>; without it (inference), only one step's buffers
     /// are used and <see cref="Backward"/> cannot follow.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Forward(Tensor x, int t, int b, int[] lengths, ReadOnlySpan<float> h0, ReadOnlySpan<float> c0, bool keepForBackward = true)
     {
         if (x.Length != t * b * InputSize)
@@ -293,6 +295,7 @@ public abstract class RecurrentLayer
     /// Accumulates into every parameter's Grad; leaves dL/dx in <see cref="InputGrad"/> and
     /// dL/dh0 (dL/dc0) in <see cref="InitialHiddenGrad"/> (<see cref="InitialCellGrad"/>).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Backward(ReadOnlySpan<float> dOutput, ReadOnlySpan<float> dHFinal, ReadOnlySpan<float> dCFinal)
     {
         var x = _input ?? throw new InvalidOperationException("Backward called before Forward.");
@@ -367,6 +370,7 @@ public abstract class RecurrentLayer
         GradientSums.AddTransposedProduct(Compute, a, m, b, n, rows, grad, ref _gradientSum, _chunkProduct);
 
     /// <summary>L2 norm of the active rows of a [B, H] matrix, accumulated in double (diagnostics hook).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private double ActiveRowsNorm(ReadOnlySpan<float> m, int time)
     {
         int H = HiddenSize;

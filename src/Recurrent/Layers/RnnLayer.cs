@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Recurrent.Numerics;
 
 namespace Recurrent.Layers;
@@ -45,6 +46,7 @@ public sealed class RnnLayer : RecurrentLayer
     }
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     protected override void StepBackward(int time, ReadOnlySpan<float> dh, Span<float> dhDirect)
     {
         int H = HiddenSize, bh = B * H;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics.Tensors;
 
 namespace Recurrent.Losses;
@@ -15,6 +16,7 @@ public static class SoftmaxCrossEntropy
     public const int Ignore = -1;
 
     /// <summary>Loss only (no gradient), for evaluation. Returns (sum of −log p over counted rows, count).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static (double Sum, int Count) Evaluate(ReadOnlySpan<float> logits, ReadOnlySpan<int> targets, int vocabulary)
     {
         CheckShapes(logits, targets, vocabulary);
@@ -38,6 +40,7 @@ public static class SoftmaxCrossEntropy
     /// With <paramref name="classWeights"/> [V] (empty: all 1) the mean is weighted as PyTorch's
     /// cross_entropy(weight=…): Σ w_{target_n}·loss_n / Σ w_{target_n} over counted rows.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static (double Loss, int Count) ForwardBackward(Span<float> logits, ReadOnlySpan<int> targets, int vocabulary, ReadOnlySpan<float> classWeights = default)
     {
         CheckShapes(logits, targets, vocabulary);

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Recurrent.Layers;
 using Recurrent.Numerics;
 
@@ -87,12 +88,14 @@ public sealed class LanguageModelStepper
     public bool UsesTable => _table.Length > 0;
 
     /// <summary>Sets the state to zeros (the start of a sequence).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Reset()
     {
         for (int l = 0; l < _h.Length; l++) { _h[l].AsSpan().Clear(); _c[l].AsSpan().Clear(); }
     }
 
     /// <summary>Takes the state from <paramref name="state"/> (batch 1), e.g. after a <see cref="SequenceModel.Forward(int[], int, int, RecurrentState?, bool, Numerics.Rng?, bool)"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void SetState(RecurrentState state)
     {
         ArgumentNullException.ThrowIfNull(state);
@@ -106,6 +109,7 @@ public sealed class LanguageModelStepper
     }
 
     /// <summary>Copies the current state into <paramref name="state"/> (batch 1).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void GetState(RecurrentState state)
     {
         ArgumentNullException.ThrowIfNull(state);
@@ -119,6 +123,7 @@ public sealed class LanguageModelStepper
     }
 
     /// <summary>Rebuilds what was derived from the weights (biases summed, the layer-0 table): call after changing them.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Refresh()
     {
         for (int l = 0; l < _layers.Length; l++)
@@ -148,6 +153,7 @@ public sealed class LanguageModelStepper
     }
 
     /// <summary>Feeds token <paramref name="id"/>; returns the logits [V] of the next token (valid until the next call).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public ReadOnlySpan<float> Step(int id)
     {
         var config = _model.Config;
@@ -189,6 +195,7 @@ public sealed class LanguageModelStepper
         return (start, Math.Max(0, end - start));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void RunBand(int part)
     {
         var simd = _model.Compute.Simd;

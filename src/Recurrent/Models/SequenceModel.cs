@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 using Recurrent.Layers;
 using Recurrent.Losses;
@@ -192,6 +193,7 @@ public sealed class SequenceModel
     /// the stack keeps one step's activations instead of all T (memory grows with batch × hidden, not
     /// with sequence length) and <see cref="Backward"/> cannot follow.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public Tensor Forward(SequenceBatch batch, RecurrentState? state = null, bool training = false, Rng? rng = null, bool keepForBackward = true)
     {
         ArgumentNullException.ThrowIfNull(batch);
@@ -287,6 +289,7 @@ public sealed class SequenceModel
         Forward(new SequenceBatch(T, B, ids, null, null), state, training, rng, keepForBackward);
 
     /// <summary>Backpropagates d(loss)/d(predictions) from the last Forward; accumulates every parameter gradient.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Backward(ReadOnlySpan<float> dPredictions)
     {
         var batch = _batch ?? throw new InvalidOperationException("Backward called before Forward.");
@@ -402,6 +405,7 @@ public sealed class SequenceModel
     }
 
     /// <summary>Turns normalised regression predictions or targets [rows, K] back into data units, in place.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Denormalize(Span<float> values)
     {
         if (TargetMean is null) return;
@@ -456,6 +460,7 @@ public sealed class SequenceModel
     }
 
     /// <summary>Writes rows of <paramref name="width"/> values into the stack input's columns from <paramref name="offset"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Interleave(ReadOnlySpan<float> rows, int width, int offset)
     {
         int stride = Config.InputSize;
@@ -463,6 +468,7 @@ public sealed class SequenceModel
         for (int r = 0; r < rows.Length / width; r++) rows.Slice(r * width, width).CopyTo(input.Slice(r * stride + offset, width));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Normalize(ReadOnlySpan<float> x, Span<float> y)
     {
         int F = Config.FeatureSize;
@@ -474,6 +480,7 @@ public sealed class SequenceModel
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static long CountCorrect(ReadOnlySpan<float> logits, ReadOnlySpan<int> labels, int K)
     {
         long correct = 0;
