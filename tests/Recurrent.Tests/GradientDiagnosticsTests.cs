@@ -327,4 +327,18 @@ public class GradientDiagnosticsTests
         Assert.Equal(20, result.Steps.Count);
         Assert.All(after, n => Assert.True(n <= 0.5 * (1 + 1e-6), $"norm after clipping {n}"));
     }
+    [Fact]
+    public void ADivergedRunRecordsTheStepItStoppedAt()
+    {
+        // An IRNN (ReLU, identity recurrence) scaled up: the hidden state grows as gain^T, so the
+        // cross-entropy stays finite while the weight gradients (≈ gain^2T) overflow.
+        var task = new FirstTokenTask(40);
+        var model = task.CreateModel(CellRecipe.Irnn, 16, new Rng(7), recurrentGain: 6f);
+        var seen = new List<TaskTrainingStep>();
+        var result = TaskTrainer.Train(model, task, new TaskTrainingOptions(50, BatchSize: 8, LearningRate: 1e-2f), new Rng(8), afterStep: seen.Add);
+        Assert.NotNull(result.DivergedAt);
+        Assert.Equal(result.DivergedAt!.Value + 1, result.Steps.Count);
+        Assert.Equal(result.DivergedAt.Value, result.Steps[^1].Step);
+        Assert.Equal(result.Steps, seen);
+    }
 }

@@ -93,8 +93,11 @@ public static class TaskTrainer
             }
             catch (TrainingDivergedException)
             {
+                // The diverged step is recorded either way: with its loss and gradient norm when
+                // backward ran (the norm was not finite), else as NaN (the loss was not finite).
                 var step = recorded ?? new TaskTrainingStep(s, double.NaN, double.NaN, double.NaN);
-                if (recorded is null) { steps.Add(step); afterStep?.Invoke(step); }
+                steps.Add(step);
+                afterStep?.Invoke(step);
                 return new TaskTrainingResult(steps, s);
             }
             steps.Add(recorded!.Value);
