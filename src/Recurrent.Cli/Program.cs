@@ -47,13 +47,14 @@ public static class Program
         void Stop(PosixSignalContext context)
         {
             if (Interlocked.Increment(ref signals) > 1) return;
+            string what = context.Signal == PosixSignal.SIGTERM ? "terminated" : "interrupted";
             if (!watchesToken)
             {
-                Console.Error.WriteLine($"recurrent: {(context.Signal == PosixSignal.SIGTERM ? "terminated" : "interrupted")}");
+                Console.Error.WriteLine($"recurrent: {what}");
                 return;
             }
             context.Cancel = true;
-            Console.Error.WriteLine($"recurrent: {(context.Signal == PosixSignal.SIGTERM ? "terminated" : "interrupted")}; stopping after the current step (signal again to quit at once)");
+            Console.Error.WriteLine($"recurrent: {what}; stopping after the current step (signal again to quit at once)");
             cancel.Cancel();
         }
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);

@@ -98,15 +98,10 @@ public class DeployDocTests
     [Fact]
     public void TheDeployDocShowsTheCodeThisTestRuns()
     {
-        string doc = File.ReadAllText(Path.Combine(TestPaths.RepoRoot, "docs", "DEPLOY.md"));
-        int open = doc.IndexOf("```csharp\n", StringComparison.Ordinal);
-        Assert.True(open >= 0, "docs/DEPLOY.md has no ```csharp block");
-        int start = open + "```csharp\n".Length;
-        string block = doc[start..doc.IndexOf("```", start, StringComparison.Ordinal)];
+        var blocks = DocCode.CsharpBlocks(File.ReadAllText(Path.Combine(TestPaths.RepoRoot, "docs", "DEPLOY.md")));
+        Assert.True(blocks.Count > 0, "docs/DEPLOY.md has no ```csharp block");
         string source = File.ReadAllText(Path.Combine(TestPaths.RepoRoot, "tests", "Recurrent.Tests", "DeployDocTests.cs"));
-        int from = source.IndexOf(Begin + "\n", StringComparison.Ordinal) + Begin.Length + 1;
-        int to = source.LastIndexOf("    " + End, StringComparison.Ordinal);
-        Assert.Equal(Dedent(source[from..to]), Dedent(block));
+        Assert.Equal(DocCode.Regions(source, Begin, End).Single(), blocks[0]);
     }
 
     [Theory]
@@ -134,12 +129,5 @@ public class DeployDocTests
 
         string[] texts = ["a", "hello wor", "the quick brown fo", "xy"];
         Assert.Equal(texts.Select(t => generator.NextTokens(t, 1)[0].Token), NextTokens(dir.File("lm.onnx"), texts));
-    }
-
-    internal static string Dedent(string code)
-    {
-        var lines = code.Replace("\r\n", "\n").TrimEnd().Split('\n');
-        int indent = lines.Where(l => l.Trim().Length > 0).Min(l => l.Length - l.TrimStart().Length);
-        return string.Join("\n", lines.Select(l => l.Length >= indent ? l[indent..] : l.TrimStart()));
     }
 }

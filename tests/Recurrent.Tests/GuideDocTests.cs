@@ -130,16 +130,9 @@ public class GuideDocTests
     [Fact]
     public void EveryGuideExampleIsCompiledHere()
     {
-        string doc = File.ReadAllText(Path.Combine(TestPaths.RepoRoot, "docs", "GUIDE.md")).ReplaceLineEndings("\n");
-        string source = File.ReadAllText(Path.Combine(TestPaths.RepoRoot, "tests", "Recurrent.Tests", "GuideDocTests.cs")).ReplaceLineEndings("\n");
-        var blocks = DocBlocks(doc);
+        var blocks = DocCode.CsharpBlocks(File.ReadAllText(Path.Combine(TestPaths.RepoRoot, "docs", "GUIDE.md")));
         Assert.True(blocks.Count >= 5, $"docs/GUIDE.md has {blocks.Count} ```csharp blocks");
-        var regions = new List<string>();
-        for (int from = source.IndexOf(Begin, StringComparison.Ordinal); from >= 0; from = source.IndexOf(Begin, from + 1, StringComparison.Ordinal))
-        {
-            int start = source.IndexOf('\n', from) + 1;
-            regions.Add(DeployDocTests.Dedent(source[start..source.IndexOf(End, start, StringComparison.Ordinal)]));
-        }
+        var regions = DocCode.Regions(File.ReadAllText(Path.Combine(TestPaths.RepoRoot, "tests", "Recurrent.Tests", "GuideDocTests.cs")), Begin, End);
         for (int i = 0; i < blocks.Count; i++)
             Assert.True(regions.Contains(blocks[i]), $"docs/GUIDE.md's C# block {i + 1} is not compiled by GuideDocTests.cs:\n{blocks[i]}");
     }
@@ -149,20 +142,5 @@ public class GuideDocTests
     {
         float loss = YourOwnModel();
         Assert.True(float.IsFinite(loss) && loss > 0, $"loss {loss}");
-    }
-
-    /// <summary>The guide's ```csharp blocks without their using lines, dedented.</summary>
-    private static List<string> DocBlocks(string doc)
-    {
-        var blocks = new List<string>();
-        const string fence = "```csharp\n";
-        for (int open = doc.IndexOf(fence, StringComparison.Ordinal); open >= 0; open = doc.IndexOf(fence, open + 1, StringComparison.Ordinal))
-        {
-            int start = open + fence.Length;
-            var lines = doc[start..doc.IndexOf("```", start, StringComparison.Ordinal)].Split('\n')
-                .Where(l => !l.StartsWith("using ", StringComparison.Ordinal)).SkipWhile(string.IsNullOrWhiteSpace);
-            blocks.Add(DeployDocTests.Dedent(string.Join('\n', lines)));
-        }
-        return blocks;
     }
 }
